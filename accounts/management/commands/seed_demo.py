@@ -1,0 +1,74 @@
+"""Demo data for `make run`: organizations, one user per role, idempotent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Organization, User
+from accounts.services import organization_create, staff_create
+from msp_portal import context
+from msp_portal.permissions import OrganizationKind, Role
+
+DEMO_PASSWORD = "portal-demo-2026"
+
+ORGANIZATIONS = [
+    # key, name, kind, parent key
+    ("operator", "SingleID 運営事務局", OrganizationKind.OPERATOR, None),
+    ("pmsp", "東京クラウドパートナーズ株式会社", OrganizationKind.PRIVILEGED_MSP, None),
+    ("msp", "大阪ITサービス株式会社", OrganizationKind.MSP, "pmsp"),
+    ("other", "北海道ネットワークス株式会社", OrganizationKind.MSP, None),
+    ("support", "大阪ITサービス ヘルプデスク", OrganizationKind.SUPPORT, "msp"),
+]
+
+USERS = [
+    # e-mail, name, organization key, role
+    ("operator@example.com", "運営 管理者", "operator", Role.OPERATOR_ADMIN),
+    ("pmsp-admin@example.com", "佐藤 花子", "pmsp", Role.ADMIN),
+    ("msp-admin@example.com", "鈴木 一郎", "msp", Role.ADMIN),
+    ("msp-sales@example.com", "高橋 健太", "msp", Role.SALES),
+    ("msp-billing@example.com", "田中 美咲", "msp", Role.BILLING),
+    ("msp-viewer@example.com", "伊藤 直樹", "msp", Role.VIEWER),
+    ("other-msp-admin@example.com", "渡辺 裕子", "other", Role.ADMIN),
+    ("support@example.com", "山本 翔", "support", Role.SUPPORT_STAFF),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo organizations and users (idempotent). Refuses to run with DEBUG off unless --force."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["force"]:
+            raise CommandError("seed_demo loads demo logins; it refuses to run with DEBUG off (use --force).")
+        with context.acting(channel="command"), transaction.atomic():
+            organizations = self._organizations()
+            self._users(organizations)
+        self.stdout.write(self.style.SUCCESS("Demo data is loaded. Sign in with any of:"))
+        for email, _name, _org, role in USERS:
+            self.stdout.write(f"  {email:<32} {role}")
+        self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")
+
+    def _organizations(self) -> dict[str, Organization]:
+        organizations: dict[str, Organization] = {}
+        for key, name, kind, parent_key in ORGANIZATIONS:
+            existing = Organization.objects.filter(name=name, kind=kind).first()
+            organizations[key] = existing or organization_create(
+                actor=None, name=name, kind=kind, parent=organizations.get(parent_key)
+            )
+        return organizations
+
+    def _users(self, organizations: dict[str, Organization]) -> None:
+        for email, name, org_key, role in USERS:
+            if not User.objects.filter(email=email).exists():
+                staff_create(
+                    actor=None,
+                    organization=organizations[org_key],
+                    email=email,
+                    name=name,
+                    role=role,
+                    password=DEMO_PASSWORD,
+                )

@@ -1,0 +1,310 @@
+"""Organizations, staff users and their roles, customer accounts and their lifecycle.
+
+Nothing here is ever hard-deleted: users are deactivated, customer accounts end in a terminal
+status and may be archived (DESIGN.md §3).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from msp_portal.permissions import OrganizationKind, Role
+
+CONTRACTED_USERS_MAX = 1_000_000
+ACCOUNT_CODE_VALIDATOR = RegexValidator(
+    r"^[a-z0-9-]{3,40}\Z",
+    _("Use 3 to 40 characters: lowercase letters, digits and hyphens."),
+)
+
+
+class Organization(models.Model):
+    """The operator, a (privileged) MSP, or a support account belonging to one MSP."""
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=OrganizationKind.choices)
+    # A child MSP's privileged MSP, or the MSP a support account belongs to.
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    require_two_factor = models.BooleanField(_("require two-factor authentication"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(name="organization_kind_valid", condition=Q(kind__in=OrganizationKind.values)),
+            # A support account always belongs to an MSP; the operator never has a parent.
+            models.CheckConstraint(
+                name="organization_parent_by_kind",
+                condition=(
+                    Q(kind=OrganizationKind.SUPPORT, parent__isnull=False)
+                    | Q(kind=OrganizationKind.OPERATOR, parent__isnull=True)
+                    | Q(kind=OrganizationKind.PRIVILEGED_MSP, parent__isnull=True)
+                    | Q(kind=OrganizationKind.MSP)
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_operator(self) -> bool:
+        return self.kind == OrganizationKind.OPERATOR
+
+    @property
+    def is_msp(self) -> bool:
+        return self.kind in (OrganizationKind.MSP, OrganizationKind.PRIVILEGED_MSP)
+
+    @property
+    def is_support(self) -> bool:
+        return self.kind == OrganizationKind.SUPPORT
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):
+        extra_fields["is_staff"] = True
+        extra_fields["is_superuser"] = True
+        return self._create_user(email, password, **extra_fields)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with an e-mail address. Deactivated, never deleted."""
+
+    email = models.EmailField(_("e-mail address"), unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, default="ja")
+    is_active = models.BooleanField(_("active"), default=True)
+    # Access to the Django admin site, for operator engineers only.
+    is_staff = models.BooleanField(_("Django admin access"), default=False)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["name"]
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+    def get_full_name(self) -> str:
+        return self.name
+
+    def get_short_name(self) -> str:
+        return self.name
+
+    @property
+    def organization(self) -> Organization | None:
+        membership = getattr(self, "membership", None)
+        return membership.organization if membership is not None else None
+
+
+class Membership(models.Model):
+    """A staff user's one organization and role."""
+
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="membership")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [models.CheckConstraint(name="membership_role_valid", condition=Q(role__in=Role.values))]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization} ({self.role})"
+
+
+class CustomerStatus(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", _("Pending approval")
+    REJECTED = "rejected", _("Returned")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    PROVISIONING = "provisioning", _("Provisioning")
+    PROVISIONING_FAILED = "provisioning_failed", _("Provisioning failed")
+    ACTIVE = "active", _("Active")
+    CANCELLED = "cancelled", _("Cancelled")
+    MERGED = "merged", _("Merged")
+
+
+TERMINAL_STATUSES = (
+    CustomerStatus.CANCELLED,
+    CustomerStatus.WITHDRAWN,
+    CustomerStatus.REJECTED,
+    CustomerStatus.MERGED,
+)
+
+
+class Industry(models.TextChoices):
+    MANUFACTURING = "manufacturing", _("Manufacturing")
+    IT = "it", _("Information and communications")
+    FINANCE = "finance", _("Finance and insurance")
+    RETAIL = "retail", _("Wholesale and retail")
+    CONSTRUCTION = "construction", _("Construction")
+    MEDICAL = "medical", _("Medical and welfare")
+    EDUCATION = "education", _("Education")
+    PUBLIC = "public", _("Public sector")
+    SERVICES = "services", _("Services")
+    OTHER = "other", _("Other")
+
+
+class CompanySize(models.TextChoices):
+    S1_49 = "1-49", _("1–49 employees")
+    S50_299 = "50-299", _("50–299 employees")
+    S300_999 = "300-999", _("300–999 employees")
+    S1000_4999 = "1000-4999", _("1,000–4,999 employees")
+    S5000 = "5000+", _("5,000 employees or more")
+
+
+class CustomerAccount(models.Model):
+    """A customer of an MSP: one tenant of the service (顧客アカウント)."""
+
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("MSP"), on_delete=models.PROTECT, related_name="customers"
+    )
+    # 顧客情報
+    account_code = models.CharField(_("account code"), max_length=40, unique=True, validators=[ACCOUNT_CODE_VALIDATOR])
+    company_name = models.CharField(_("company name"), max_length=200)
+    company_name_kana = models.CharField(_("company name (kana)"), max_length=200, blank=True)
+    email_domain = models.CharField(_("primary e-mail domain"), max_length=253)
+    country = models.CharField(_("country"), max_length=100, blank=True, default="日本")
+    address = models.CharField(_("city / address"), max_length=300, blank=True)
+    industry = models.CharField(_("industry"), max_length=20, choices=Industry.choices, blank=True)
+    company_size = models.CharField(_("company size"), max_length=20, choices=CompanySize.choices, blank=True)
+    contact_name = models.CharField(_("contact name"), max_length=100, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    # 契約ユーザ数
+    contracted_users = models.PositiveIntegerField(
+        _("contracted users"), validators=[MinValueValidator(1), MaxValueValidator(CONTRACTED_USERS_MAX)]
+    )
+    # 販売店情報
+    reseller_name = models.CharField(_("reseller name"), max_length=200, blank=True)
+    reseller_contact_name = models.CharField(_("reseller contact name"), max_length=100, blank=True)
+    reseller_contact_email = models.EmailField(_("reseller contact e-mail"), blank=True)
+    # Settings
+    support_account = models.ForeignKey(
+        Organization,
+        verbose_name=_("support account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supported_customers",
+    )
+    hidden_menus = models.JSONField(_("hidden menus"), default=list, blank=True)
+    auto_replenish = models.BooleanField(_("auto-replenish"), default=False)
+
+    # Lifecycle
+    status = models.CharField(
+        _("status"), max_length=24, choices=CustomerStatus.choices, default=CustomerStatus.PENDING_APPROVAL
+    )
+    cancellation_date = models.DateField(_("cancellation date"), null=True, blank=True)
+    archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
+    registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    registered_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="registered_customers"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    activated_at = models.DateTimeField(_("activated at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    provisioning_attempts = models.PositiveIntegerField(default=0)
+    provisioning_error = models.TextField(blank=True)
+    last_delivery_notice_at = models.DateTimeField(_("last delivery notice"), null=True, blank=True)
+
+    # Points, kept in step with the ledger by the points services in the same transaction, so
+    # the list can sort and filter on them through indexes (DESIGN.md §5.4, §12).
+    points_balance = models.BigIntegerField(_("current points"), default=0)
+    estimated_balance = models.BigIntegerField(_("estimated points after the next 25th"), default=0)
+    suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
+
+    # Lowercased NFKC text of the searchable fields, so full-width and half-width forms match.
+    search_text = models.TextField(default="", editable=False)
+
+    class Meta:
+        verbose_name = _("customer account")
+        verbose_name_plural = _("customer accounts")
+        constraints = [
+            models.CheckConstraint(
+                name="customer_contracted_users_range",
+                condition=Q(contracted_users__gte=1) & Q(contracted_users__lte=CONTRACTED_USERS_MAX),
+            ),
+            models.CheckConstraint(name="customer_status_valid", condition=Q(status__in=CustomerStatus.values)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.company_name} ({self.account_code})"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class CustomerStatusChange(models.Model):
+    """One lifecycle transition: who moved the account from what to what, when and why."""
+
+    customer = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=24, choices=CustomerStatus.choices, blank=True)
+    to_status = models.CharField(max_length=24, choices=CustomerStatus.choices)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_status or '-'} → {self.to_status}"
+
+
+class ContractChange(models.Model):
+    """A change of contracted users; the count in force at any moment is the latest row whose
+    `effective_at` is not after it (the monthly job reads it as of each 25th)."""
+
+    customer = models.ForeignKey(CustomerAccount, on_delete=models.PROTECT, related_name="contract_changes")
+    old_users = models.PositiveIntegerField(null=True, blank=True)
+    new_users = models.PositiveIntegerField()
+    effective_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["effective_at", "id"]
+        indexes = [models.Index(fields=["customer", "effective_at"], name="contract_change_customer_eff")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.old_users} → {self.new_users}"

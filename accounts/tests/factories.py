@@ -1,0 +1,47 @@
+import factory
+
+from accounts.models import CustomerAccount, Membership, Organization, User
+from msp_portal.permissions import OrganizationKind
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    name = factory.Sequence(lambda n: f"組織{n}")
+    kind = OrganizationKind.MSP
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@test.example")
+    name = factory.Sequence(lambda n: f"ユーザー{n}")
+    password = factory.django.Password(PASSWORD)
+    membership = factory.RelatedFactory("accounts.tests.factories.MembershipFactory", factory_related_name="user")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory, membership=None)
+    organization = factory.SubFactory(OrganizationFactory)
+    role = "admin"
+
+
+class CustomerAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomerAccount
+
+    organization = factory.SubFactory(OrganizationFactory)
+    account_code = factory.Sequence(lambda n: f"customer-{n:05d}")
+    company_name = factory.Sequence(lambda n: f"株式会社テスト{n}")
+    company_name_kana = factory.Sequence(lambda n: f"カブシキガイシャテスト{n}")
+    email_domain = factory.Sequence(lambda n: f"test{n}.example.jp")
+    contracted_users = 20
+    status = "active"

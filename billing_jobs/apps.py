@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class BillingJobsConfig(AppConfig):
+    name = "billing_jobs"

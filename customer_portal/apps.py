@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class CustomerPortalConfig(AppConfig):
+    name = "customer_portal"

@@ -1,0 +1,12 @@
+"""The Celery application. Tasks live in each app's tasks.py; the beat schedule is defined once,
+in billing_jobs/schedule.py, and read from the Django settings namespace."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp_portal.settings")
+
+app = Celery("msp_portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

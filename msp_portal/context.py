@@ -1,0 +1,41 @@
+"""Who is acting, from where: set once per request (or job) and read by the audit helper.
+
+Services take the acting user explicitly; the request's IP address and the "acting as
+customer" context travel here so that every service need not pass them along.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ActingContext:
+    ip: str | None = None
+    # The customer account whose admin portal a staff member is working in (DESIGN.md §10).
+    acting_customer_id: int | None = None
+    # "web", "job", "command": where the mutation came from.
+    channel: str = "web"
+
+
+# The default is an immutable (frozen) value, so sharing it is safe.
+_current: contextvars.ContextVar[ActingContext] = contextvars.ContextVar(
+    "portal_acting_context",
+    default=ActingContext(channel="job"),  # noqa: B039
+)
+
+
+def current() -> ActingContext:
+    return _current.get()
+
+
+@contextmanager
+def acting(**kwargs):
+    """Run a block with an acting context (used by middleware, commands and tasks)."""
+    token = _current.set(ActingContext(**kwargs))
+    try:
+        yield
+    finally:
+        _current.reset(token)

@@ -1,0 +1,185 @@
+"""Who may do what: the one role → capability table (DESIGN.md §2).
+
+Views declare the capability they need with `capability_required`; templates ask `user|can:"…"`;
+the tests enumerate every URL against this same table. Hiding a button is never the check:
+every request is checked on the server. Scoping (which objects a user sees at all) lives in the
+selectors; this module only answers "may this role do that kind of thing".
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganizationKind(models.TextChoices):
+    OPERATOR = "operator", _("Operator")
+    PRIVILEGED_MSP = "privileged_msp", _("Privileged MSP")
+    MSP = "msp", _("MSP")
+    SUPPORT = "support", _("Support account")
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Administrator")
+    SALES = "sales", _("Sales")
+    BILLING = "billing", _("Billing")
+    VIEWER = "viewer", _("Read-only")
+    SUPPORT_STAFF = "support_staff", _("Support staff")
+    OPERATOR_ADMIN = "operator_admin", _("Operator administrator")
+    OPERATOR_VIEWER = "operator_viewer", _("Operator read-only")
+
+
+# Which roles an organization of each kind can give its members.
+ROLES_BY_KIND: dict[str, tuple[str, ...]] = {
+    OrganizationKind.OPERATOR: (Role.OPERATOR_ADMIN, Role.OPERATOR_VIEWER),
+    OrganizationKind.PRIVILEGED_MSP: (Role.ADMIN, Role.SALES, Role.BILLING, Role.VIEWER),
+    OrganizationKind.MSP: (Role.ADMIN, Role.SALES, Role.BILLING, Role.VIEWER),
+    OrganizationKind.SUPPORT: (Role.SUPPORT_STAFF,),
+}
+
+
+class Cap(enum.StrEnum):
+    """A kind of action. Names read as `<area>.<verb>`."""
+
+    DASHBOARD_VIEW = "dashboard.view"
+    CUSTOMERS_VIEW = "customers.view"
+    CUSTOMERS_EXPORT = "customers.export"
+    CUSTOMERS_REGISTER = "customers.register"
+    CUSTOMERS_EDIT = "customers.edit"
+    CUSTOMERS_CONTRACT = "customers.contract"
+    CUSTOMERS_DELIVERY_NOTICE = "customers.delivery_notice"
+    CUSTOMERS_ASSIGN_SUPPORT = "customers.assign_support"
+    CUSTOMERS_CUSTOMIZE = "customers.customize"
+    CUSTOMERS_ARCHIVE = "customers.archive"
+    CUSTOMERS_CANCEL = "customers.cancel"
+    CUSTOMERS_CUSTOMER_SCREEN = "customers.customer_screen"
+    CUSTOMERS_MERGE = "customers.merge"
+    CUSTOMERS_TRANSFER = "customers.transfer"
+    CUSTOMERS_APPROVE = "customers.approve"
+    CUSTOMERS_PROVISION = "customers.provision"
+    POINTS_VIEW = "points.view"
+    POINTS_CHANGE = "points.change"
+    POINTS_REPLENISH = "points.replenish"
+    POINTS_SELL = "points.sell"
+    POINTS_ADJUST = "points.adjust"
+    RULES_VIEW = "rules.view"
+    RULES_EDIT = "rules.edit"
+    STAFF_VIEW = "staff.view"
+    STAFF_MANAGE = "staff.manage"
+    SUPPORT_ACCOUNTS_MANAGE = "support_accounts.manage"
+    MSPS_MANAGE = "msps.manage"
+    AUDIT_VIEW = "audit.view"
+    JOBS_VIEW = "jobs.view"
+    JOBS_RUN = "jobs.run"
+
+
+_READ = {
+    Cap.DASHBOARD_VIEW,
+    Cap.CUSTOMERS_VIEW,
+    Cap.CUSTOMERS_EXPORT,
+    Cap.POINTS_VIEW,
+    Cap.RULES_VIEW,
+}
+_SALES = {
+    Cap.CUSTOMERS_REGISTER,
+    Cap.CUSTOMERS_EDIT,
+    Cap.CUSTOMERS_CONTRACT,
+    Cap.CUSTOMERS_DELIVERY_NOTICE,
+    Cap.CUSTOMERS_ASSIGN_SUPPORT,
+    Cap.CUSTOMERS_CUSTOMIZE,
+    Cap.CUSTOMERS_ARCHIVE,
+    Cap.CUSTOMERS_CUSTOMER_SCREEN,
+}
+_BILLING = {Cap.POINTS_CHANGE, Cap.POINTS_REPLENISH, Cap.CUSTOMERS_CANCEL}
+_MSP_ADMIN_ONLY = {
+    Cap.CUSTOMERS_MERGE,
+    Cap.CUSTOMERS_TRANSFER,
+    Cap.STAFF_VIEW,
+    Cap.STAFF_MANAGE,
+    Cap.SUPPORT_ACCOUNTS_MANAGE,
+    Cap.AUDIT_VIEW,
+}
+_OPERATOR_ONLY = {
+    Cap.CUSTOMERS_APPROVE,
+    Cap.CUSTOMERS_PROVISION,
+    Cap.POINTS_SELL,
+    Cap.POINTS_ADJUST,
+    Cap.RULES_EDIT,
+    Cap.MSPS_MANAGE,
+    Cap.JOBS_VIEW,
+    Cap.JOBS_RUN,
+}
+
+ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
+    Role.ADMIN: frozenset(_READ | _SALES | _BILLING | _MSP_ADMIN_ONLY),
+    Role.SALES: frozenset(_READ | _SALES),
+    Role.BILLING: frozenset(_READ | _BILLING),
+    Role.VIEWER: frozenset(_READ),
+    # Support staff see only the customers assigned to their support account (the selectors
+    # scope that), never the MSP's pool or rules.
+    Role.SUPPORT_STAFF: frozenset({Cap.DASHBOARD_VIEW, Cap.CUSTOMERS_VIEW, Cap.CUSTOMERS_EXPORT}),
+    Role.OPERATOR_ADMIN: frozenset(Cap),
+    Role.OPERATOR_VIEWER: frozenset(_READ | {Cap.AUDIT_VIEW, Cap.JOBS_VIEW, Cap.STAFF_VIEW}),
+}
+
+
+def role_of(user) -> str | None:
+    """The user's staff role, or None for anonymous users and users without a membership."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return None
+    membership = getattr(user, "membership", None)
+    return membership.role if membership is not None else None
+
+
+def has_cap(user, cap: Cap | str) -> bool:
+    role = role_of(user)
+    return role is not None and Cap(cap) in ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def check_cap(user, cap: Cap | str) -> None:
+    """Raise PermissionDenied (403) unless the user's role has the capability."""
+    if not has_cap(user, cap):
+        raise PermissionDenied
+
+
+def capability_required(cap: Cap) -> Callable:
+    """Decorate a view: anonymous users go to the login page, others need `cap` (else 403).
+
+    The capability is recorded on the view (`view.capability`) so that the URL-enumeration test
+    can check every route against ROLE_CAPABILITIES.
+    """
+
+    def decorator(view_func):
+        @wraps(view_func)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                # Imported here: auth.views imports the user model, which imports this module.
+                from django.contrib.auth.views import redirect_to_login
+
+                return redirect_to_login(request.get_full_path())
+            check_cap(request.user, cap)
+            return view_func(request, *args, **kwargs)
+
+        wrapper.capability = cap
+        return wrapper
+
+    return decorator
+
+
+def self_service(view_func):
+    """Mark a view every signed-in user may use on their own behalf (profile, two-factor)."""
+    view_func.capability = None
+    view_func.self_service = True
+    return view_func
+
+
+def public(view_func):
+    """Mark a view reachable without signing in (login, password reset, health check)."""
+    view_func.capability = None
+    view_func.public = True
+    return view_func

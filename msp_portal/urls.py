@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("healthz", views.healthz, name="healthz"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("accounts/", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
+    path("points/", include("points.urls")),
+    path("jobs/", include("billing_jobs.urls")),
+    path("exports/", include("exports.urls")),
+    path("c/", include("customer_portal.urls")),
+    path("django-admin/", admin.site.urls),
+]
