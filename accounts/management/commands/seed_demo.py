@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -12,6 +14,10 @@ from msp_portal import context
 from msp_portal.permissions import OrganizationKind, Role
 
 DEMO_PASSWORD = "portal-demo-2026"
+
+# Each app adds its own demo data in `<app>/demo.py` with `seed(command, organizations, options)`,
+# called in this order after the organizations and users exist.
+DEMO_APPS = ["accounts", "points", "billing_jobs", "customer_portal", "exports"]
 
 ORGANIZATIONS = [
     # key, name, kind, parent key
@@ -47,6 +53,14 @@ class Command(BaseCommand):
         with context.acting(channel="command"), transaction.atomic():
             organizations = self._organizations()
             self._users(organizations)
+            for app in DEMO_APPS:
+                try:
+                    module = import_module(f"{app}.demo")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{app}.demo":
+                        raise
+                    continue
+                module.seed(command=self, organizations=organizations, options=options)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded. Sign in with any of:"))
         for email, _name, _org, role in USERS:
             self.stdout.write(f"  {email:<32} {role}")
