@@ -1,0 +1,71 @@
+"""The stored estimate 「M/25の推定残ポイント数」 (DESIGN.md §5.4).
+
+`CustomerAccount.estimated_balance` = balance − the charge of the next 25th for accounts that
+will be charged then (this month's 25th while it is not yet charged, else next month's), and
+the balance for the others (cancellation scheduled on or before it, not active). It is a stored,
+indexed column so the list can sort and filter on it at a million accounts; `ledger.post` moves
+it with the balance, and `refresh_estimates` recomputes it set-based whenever one of its other
+inputs changes: contracted users, status, cancellation date, the rule, or a 25th being charged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
+
+from accounts.models import CustomerAccount, CustomerStatus
+from msp_portal import dates
+
+from .models import ConsumptionRule, Transfer, TransferKind
+from .rules import rule_at
+
+
+def chargeable_on(charge_day: dt.date) -> Q:
+    """Accounts eligible for the charge of the 25th `charge_day`, as far as their current state
+    tells: active, activated before 00:00 of that day, and not cancelled by then (a cancellation
+    dated the 25th itself happens first)."""
+    return (
+        Q(status=CustomerStatus.ACTIVE)
+        & Q(activated_at__lt=dates.start_of_day(charge_day))
+        & (Q(cancellation_date__isnull=True) | Q(cancellation_date__gt=charge_day))
+    )
+
+
+def consumption_expression(rule: ConsumptionRule):
+    return Value(rule.base_points) + Greatest(F("contracted_users") - Value(rule.included_users), Value(0)) * Value(
+        rule.points_per_extra_user
+    )
+
+
+def next_charge_days(today: dt.date) -> tuple[dt.date, dt.date]:
+    """This month's 25th and the next month's."""
+    this_25 = dt.date(today.year, today.month, dates.CHARGE_DAY)
+    return this_25, dates.add_months(this_25, 1)
+
+
+def refresh_estimates(queryset: QuerySet[CustomerAccount] | None = None, *, today: dt.date | None = None) -> int:
+    """Recompute the stored estimate of the given accounts (all by default) in set-based UPDATEs.
+    Returns the number of rows updated."""
+    today = today or dates.today()
+    queryset = CustomerAccount.objects.all() if queryset is None else queryset
+    this_25, next_25 = next_charge_days(today)
+    this_rule, next_rule = rule_at(this_25), rule_at(next_25)
+    charge_next_month = Case(When(chargeable_on(next_25), then=consumption_expression(next_rule)), default=Value(0))
+    if today < this_25:
+        charge = Case(When(chargeable_on(this_25), then=consumption_expression(this_rule)), default=Value(0))
+        return queryset.update(estimated_balance=F("points_balance") - charge)
+    charged_this_month = Exists(
+        Transfer.objects.filter(
+            kind=TransferKind.CONSUMPTION, customer_id=OuterRef("pk"), period=dates.period_of(this_25)
+        )
+    )
+    updated = queryset.filter(charged_this_month).update(estimated_balance=F("points_balance") - charge_next_month)
+    due = Case(
+        When(chargeable_on(this_25), then=consumption_expression(this_rule)),
+        When(chargeable_on(next_25), then=consumption_expression(next_rule)),
+        default=Value(0),
+    )
+    updated += queryset.filter(~charged_this_month).update(estimated_balance=F("points_balance") - due)
+    return updated

@@ -1,0 +1,138 @@
+"""The ledger's one write primitive and its account look-ups.
+
+Services (points/services.py, billing_jobs) open a transaction, lock the ledger accounts they
+touch with `lock_accounts` (always in id order, so two services never wait on each other in
+opposite orders), compute amounts from the locked balances — never from what a user saw — and
+write each movement with `post`. `post` updates both balances, the per-account sequence and
+balance-after columns, and the customer's denormalised `points_balance`/`estimated_balance`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils.translation import gettext as _
+
+from accounts.models import CustomerAccount, Organization
+from msp_portal.errors import DomainError
+
+from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, Transfer
+
+TRACKED_KINDS = (LedgerAccountKind.POOL, LedgerAccountKind.WALLET)
+
+
+def _get_or_create(**lookup) -> LedgerAccount:
+    account = LedgerAccount.objects.filter(**lookup).first()
+    if account is not None:
+        return account
+    try:
+        # A savepoint, so a concurrent creator's win does not break the caller's transaction.
+        with transaction.atomic():
+            return LedgerAccount.objects.create(**lookup)
+    except IntegrityError:
+        return LedgerAccount.objects.get(**lookup)
+
+
+def pool_for(organization: Organization | int) -> LedgerAccount:
+    """The MSP's point pool (created on first use)."""
+    organization_id = organization if isinstance(organization, int) else organization.pk
+    return _get_or_create(kind=LedgerAccountKind.POOL, organization_id=organization_id)
+
+
+def wallet_for(customer: CustomerAccount | int) -> LedgerAccount:
+    """The customer's wallet (created on first use)."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return _get_or_create(kind=LedgerAccountKind.WALLET, customer_id=customer_id)
+
+
+def system_account(kind: str) -> LedgerAccount:
+    if kind not in SYSTEM_KINDS:
+        raise ValueError(kind)
+    return _get_or_create(kind=kind)
+
+
+def lock_accounts(*accounts: LedgerAccount | int) -> dict[int, LedgerAccount]:
+    """Lock the ledger accounts (SELECT … FOR UPDATE, in id order) and return fresh copies by id.
+    Must run inside `transaction.atomic()`."""
+    ids = sorted({a if isinstance(a, int) else a.pk for a in accounts})
+    locked = list(LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    return {account.pk: account for account in locked}
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def find_replay(idempotency_key: str, request_hash: str) -> Transfer | None:
+    """The transfer already posted under this key, if any. The same key with a different
+    request is refused: a form token must never move points for another request."""
+    existing = Transfer.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None and request_hash and existing.request_hash and existing.request_hash != request_hash:
+        raise DomainError(_("This form was already submitted with different values. Reload the page and try again."))
+    return existing
+
+
+def post(
+    *,
+    kind: str,
+    debit: LedgerAccount,
+    credit: LedgerAccount,
+    amount: int,
+    idempotency_key: str,
+    request_hash: str = "",
+    actor=None,
+    customer: CustomerAccount | int | None = None,
+    period: str = "",
+    memo: str = "",
+    order_reference: str = "",
+    snapshot: dict[str, Any] | None = None,
+    reverses: Transfer | None = None,
+) -> Transfer:
+    """Move `amount` points from `debit` to `credit`; both must be locked by `lock_accounts` in
+    the caller's transaction. Balance rules (pools not below zero, ...) are the caller's."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("post() must run inside the caller's transaction, after lock_accounts().")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValueError(f"amount must be a positive integer, not {amount!r}")
+    if debit.pk == credit.pk:
+        raise ValueError("a transfer needs two different accounts")
+    fields: dict[str, Any] = {}
+    debit.balance -= amount
+    credit.balance += amount
+    for side, account in (("debit", debit), ("credit", credit)):
+        update = {"balance": account.balance}
+        if account.kind in TRACKED_KINDS:
+            account.last_seq += 1
+            update["last_seq"] = account.last_seq
+            fields[f"{side}_seq"] = account.last_seq
+            fields[f"{side}_balance_after"] = account.balance
+        LedgerAccount.objects.filter(pk=account.pk).update(**update)
+    customer_id = customer if isinstance(customer, int) or customer is None else customer.pk
+    transfer = Transfer.objects.create(
+        kind=kind,
+        debit_account=debit,
+        credit_account=credit,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        customer_id=customer_id,
+        period=period,
+        memo=memo,
+        order_reference=order_reference,
+        snapshot=snapshot,
+        reverses=reverses,
+        **fields,
+    )
+    # The denormalised list columns move with the wallet. The estimate is balance minus the next
+    # charge, and a balance change does not change the next charge, so it moves by the same delta.
+    for account, delta in ((debit, -amount), (credit, amount)):
+        if account.kind == LedgerAccountKind.WALLET:
+            CustomerAccount.objects.filter(pk=account.customer_id).update(
+                points_balance=F("points_balance") + delta, estimated_balance=F("estimated_balance") + delta
+            )
+    return transfer

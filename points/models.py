@@ -1,0 +1,178 @@
+"""The points ledger: double-entry, append-only (DESIGN.md §5.1).
+
+Points move FROM a transfer's `debit_account` TO its `credit_account`: the debit side's balance
+goes down by `amount`, the credit side's goes up. Issuance therefore runs negative (every point
+ever sold), `consumed` positive, and all balances together always sum to zero.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class LedgerAccountKind(models.TextChoices):
+    POOL = "pool", _("MSP point pool")
+    WALLET = "wallet", _("Customer wallet")
+    ISSUANCE = "issuance", _("Issuance")
+    CONSUMED = "consumed", _("Consumed")
+
+
+SYSTEM_KINDS = (LedgerAccountKind.ISSUANCE, LedgerAccountKind.CONSUMED)
+
+
+class LedgerAccount(models.Model):
+    kind = models.CharField(_("kind"), max_length=10, choices=LedgerAccountKind.choices)
+    organization = models.ForeignKey(
+        "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_accounts"
+    )
+    customer = models.OneToOneField(
+        "accounts.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="wallet"
+    )
+    # Kept equal to the sum of the account's transfers, in the same transaction as each transfer.
+    balance = models.BigIntegerField(_("balance"), default=0)
+    # The sequence number of the account's latest transfer (pools and wallets only).
+    last_seq = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        constraints = [
+            models.CheckConstraint(name="ledger_account_kind_valid", condition=Q(kind__in=LedgerAccountKind.values)),
+            models.CheckConstraint(
+                name="ledger_account_owner_by_kind",
+                condition=(
+                    Q(kind=LedgerAccountKind.POOL, organization__isnull=False, customer__isnull=True)
+                    | Q(kind=LedgerAccountKind.WALLET, customer__isnull=False, organization__isnull=True)
+                    | Q(kind__in=SYSTEM_KINDS, organization__isnull=True, customer__isnull=True)
+                ),
+            ),
+            models.UniqueConstraint(
+                fields=["organization"], condition=Q(kind=LedgerAccountKind.POOL), name="ledger_one_pool_per_msp"
+            ),
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(kind__in=SYSTEM_KINDS), name="ledger_one_system_account"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == LedgerAccountKind.POOL:
+            return f"pool:{self.organization_id}"
+        if self.kind == LedgerAccountKind.WALLET:
+            return f"wallet:{self.customer_id}"
+        return self.kind
+
+
+class TransferKind(models.TextChoices):
+    PURCHASE = "purchase", _("Purchase")
+    ALLOCATE = "allocate", _("Added")
+    WITHDRAW = "withdraw", _("Removed")
+    CONSUMPTION = "consumption", _("Monthly consumption")
+    SETTLEMENT_TOPUP = "settlement_topup", _("Cancellation top-up")
+    SETTLEMENT_FORFEIT = "settlement_forfeit", _("Cancellation forfeit")
+    MERGE = "merge", _("Merge")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class TransferQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Transfers are append-only: correct a mistake with a reversing transfer.")
+
+    def delete(self):
+        raise TypeError("Transfers are append-only: correct a mistake with a reversing transfer.")
+
+
+class Transfer(models.Model):
+    debit_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="debits")
+    credit_account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="credits")
+    amount = models.BigIntegerField(_("points"))
+    kind = models.CharField(_("kind"), max_length=20, choices=TransferKind.choices)
+    # The customer the transfer concerns (its wallet is one side), for statements and audit.
+    customer = models.ForeignKey(
+        "accounts.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="transfers"
+    )
+    # "YYYY-MM" for consumption: the month whose 25th it pays.
+    period = models.CharField(_("period"), max_length=7, blank=True, default="")
+    memo = models.TextField(_("memo"), blank=True, default="")
+    order_reference = models.CharField(_("order reference"), max_length=100, blank=True, default="")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("time"), default=timezone.now, db_index=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    # A fingerprint of the request that used the key: the same key with another payload is refused.
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    # Per-side sequence numbers and balances after this transfer (pools and wallets; NULL on
+    # the system accounts, whose single hot row would otherwise serialise every charge).
+    debit_seq = models.BigIntegerField(null=True, blank=True)
+    debit_balance_after = models.BigIntegerField(null=True, blank=True)
+    credit_seq = models.BigIntegerField(null=True, blank=True)
+    credit_balance_after = models.BigIntegerField(null=True, blank=True)
+    # Consumption inputs (contracted users, rule id, base, included users, per-user points).
+    snapshot = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    reverses = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by")
+
+    objects = TransferQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("transfer")
+        verbose_name_plural = _("transfers")
+        constraints = [
+            models.CheckConstraint(name="transfer_amount_positive", condition=Q(amount__gt=0)),
+            models.CheckConstraint(name="transfer_sides_differ", condition=~Q(debit_account=F("credit_account"))),
+            models.CheckConstraint(name="transfer_kind_valid", condition=Q(kind__in=TransferKind.values)),
+            # A second charge of the same wallet for the same month is impossible in the database.
+            models.UniqueConstraint(
+                fields=["debit_account", "period"],
+                condition=Q(kind=TransferKind.CONSUMPTION),
+                name="transfer_one_consumption_per_wallet_period",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["debit_account", "debit_seq"], name="transfer_debit_seq"),
+            models.Index(fields=["credit_account", "credit_seq"], name="transfer_credit_seq"),
+            models.Index(fields=["customer", "created_at"], name="transfer_customer_time"),
+            models.Index(fields=["kind", "period"], name="transfer_kind_period"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.debit_account_id}→{self.credit_account_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Transfers are append-only: correct a mistake with a reversing transfer.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Transfers are append-only: correct a mistake with a reversing transfer.")
+
+
+class ConsumptionRule(models.Model):
+    """What an account consumes on each 25th from `effective_from` on (DESIGN.md §5.3):
+    base_points + max(0, contracted_users − included_users) × points_per_extra_user."""
+
+    effective_from = models.DateField(_("effective from"), unique=True)
+    base_points = models.PositiveIntegerField(_("base points"))
+    included_users = models.PositiveIntegerField(_("users included in the base"))
+    points_per_extra_user = models.PositiveIntegerField(_("points per additional user"))
+    memo = models.TextField(_("memo"), blank=True, default="")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("consumption rule")
+        verbose_name_plural = _("consumption rules")
+        ordering = ["-effective_from"]
+
+    def __str__(self) -> str:
+        return f"{self.effective_from}: {self.base_points}+max(0,n-{self.included_users})×{self.points_per_extra_user}"
+
+    def consumption(self, contracted_users: int) -> int:
+        return self.base_points + max(0, contracted_users - self.included_users) * self.points_per_extra_user
