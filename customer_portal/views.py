@@ -16,6 +16,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
@@ -388,7 +389,7 @@ def user_import_confirm(request, access, token):
 def user_export(request, access):
     """All the customer's users as CSV (UTF-8 with BOM, formula cells neutralised), streamed."""
     header = [_("User name"), _("E-mail address"), _("Display name"), _("Department"), _("Status")]
-    active, inactive = _("Active"), _("Disabled")
+    active, inactive = pgettext("user status", "Active"), _("Disabled")
     rows = (
         (user.user_name, user.email, user.display_name, user.department, active if user.is_active else inactive)
         for user in service_users(access.customer).iterator(chunk_size=2000)
