@@ -127,12 +127,14 @@ def test_users_added_after_the_preview_are_counted_at_confirmation(client_for, c
     "encoded",
     [
         ("ユーザ名,Eメール,表示名,部署\r\nkana,kana@customer.example,カナ 髙橋,総務部\r\n").encode("cp932"),
-        b"\xef\xbb\xbf" + ("ユーザ名,Eメール,表示名,部署\r\nkana,kana@customer.example,カナ 髙橋,総務部\r\n").encode("utf-8"),
-        ("user_name,email,display_name\nkana,kana@customer.example,カナ 髙橋\n").encode("utf-8"),
+        b"\xef\xbb\xbf" + ("ユーザ名,Eメール,表示名,部署\r\nkana,kana@customer.example,カナ 髙橋,総務部\r\n").encode(),
+        ("user_name,email,display_name\nkana,kana@customer.example,カナ 髙橋\n").encode(),
     ],
     ids=["cp932", "utf8-bom", "utf8"],
 )
-def test_cp932_and_utf8_files_with_or_without_bom_are_read_correctly(client_for, customer_admin, portal_customer, encoded):
+def test_cp932_and_utf8_files_with_or_without_bom_are_read_correctly(
+    client_for, customer_admin, portal_customer, encoded
+):
     client = client_for(customer_admin)
     _preview(client, portal_customer, _upload(client, portal_customer, encoded))
     _confirm(client, portal_customer)
@@ -181,7 +183,9 @@ def test_an_import_token_of_another_user_or_customer_is_404(client_for, customer
 def test_a_ten_thousand_row_file_is_imported(client_for, customer_admin, portal_customer):
     portal_customer.contracted_users = 10_000
     portal_customer.save()
-    content = HEADER + "".join(f"user{i:05d},user{i:05d}@customer.example,利用者 {i},部署{i % 20}\n" for i in range(10_000))
+    content = HEADER + "".join(
+        f"user{i:05d},user{i:05d}@customer.example,利用者 {i},部署{i % 20}\n" for i in range(10_000)
+    )
     client = client_for(customer_admin)
     response = _upload(client, portal_customer, content)
     assert response.status_code == 302
