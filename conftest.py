@@ -284,6 +284,7 @@ def portal_customer(msp_org):
         organization=msp_org,
         account_code="portal-customer",
         company_name="株式会社ポータル顧客",
+        search_text="portal-customer 株式会社ポータル顧客",
         contracted_users=5,
     )
 
