@@ -21,4 +21,6 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
+    NavItem("customers:list", _("Customer accounts"), Cap.CUSTOMERS_VIEW, ("customers:list", "customers:detail")),
+    NavItem("customers:pending", _("Pending accounts"), Cap.CUSTOMERS_VIEW, ("customers:pending",)),
 ]
