@@ -21,4 +21,7 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
+    NavItem("staff_list", _("Staff"), Cap.STAFF_VIEW, ("staff_",)),
+    NavItem("support_account_list", _("Support accounts"), Cap.SUPPORT_ACCOUNTS_MANAGE, ("support_",)),
+    NavItem("audit_event_list", _("Audit trail"), Cap.AUDIT_VIEW, ("audit_",)),
 ]
