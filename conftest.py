@@ -322,6 +322,6 @@ def browser_login():
         if device is not None:
             browser_page.wait_for_url(re.compile(r".*/accounts/two-factor/.*"))
             browser_page.fill("input[name=token]", totp_token(device))
-            browser_page.click("button[type=submit]")
+            browser_page.click("#two-factor-submit")
 
     return login

@@ -7,6 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from msp_portal.tables import PortalTable
 
@@ -40,7 +41,7 @@ class StaffTable(PortalTable):
 
     def render_is_active(self, value):
         if value:
-            return format_html('<span class="badge text-bg-success">{}</span>', _("Active"))
+            return format_html('<span class="badge text-bg-success">{}</span>', pgettext_lazy("staff status", "Active"))
         return format_html('<span class="badge text-bg-secondary">{}</span>', _("Deactivated"))
 
     def render_has_two_factor(self, value):
@@ -70,5 +71,5 @@ class SupportAccountTable(PortalTable):
 
     def render_is_active(self, value):
         if value:
-            return format_html('<span class="badge text-bg-success">{}</span>', _("Active"))
+            return format_html('<span class="badge text-bg-success">{}</span>', pgettext_lazy("staff status", "Active"))
         return format_html('<span class="badge text-bg-secondary">{}</span>', _("Deactivated"))

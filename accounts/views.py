@@ -372,7 +372,6 @@ def staff_list(request):
     staff_filter = StaffFilter(request.GET or None, queryset=queryset, organizations=organizations)
     table = StaffTable(
         staff_filter.filtered_or_none().order_by("email"),
-        request=request,
         show_organization=is_operator,
         actor=request.user,
     )
@@ -535,7 +534,7 @@ def support_account_list(request):
         .order_by("name", "id")
     )
     show_msp = request.user.organization.kind == OrganizationKind.OPERATOR
-    table = SupportAccountTable(queryset, request=request, show_msp=show_msp)
+    table = SupportAccountTable(queryset, show_msp=show_msp)
     RequestConfig(request, paginate={"per_page": _page_size(request)}).configure(table)
     return render(request, "accounts/support_account_list.html", {"table": table})
 
@@ -568,7 +567,7 @@ def support_account_create(request):
 def support_account_detail(request, pk: int):
     support_account = get_support_account_for_user(request.user, pk, cap=Cap.SUPPORT_ACCOUNTS_MANAGE)
     queryset = _staff_queryset(request.user).filter(membership__organization=support_account).order_by("email")
-    table = StaffTable(queryset, request=request, show_organization=False, actor=request.user)
+    table = StaffTable(queryset, show_organization=False, actor=request.user)
     RequestConfig(request, paginate={"per_page": _page_size(request)}).configure(table)
     return render(
         request,

@@ -20,5 +20,4 @@ def audit_events_visible_to(user) -> QuerySet[AuditEvent]:
         return queryset
     if not ids:
         return queryset.none()
-    visible = list(organizations_visible_to(user).values_list("pk", flat=True))
-    return queryset.filter(organization_id__in=visible)
+    return queryset.filter(organization_id__in=organizations_visible_to(user).values("pk"))

@@ -42,7 +42,7 @@ def _page_size(request) -> int:
 def audit_event_list(request):
     """Newest first; pages without counting the whole trail (LazyPaginator)."""
     event_filter = _filtered(request)
-    table = AuditEventTable(event_filter.filtered_or_none().order_by("-created_at", "-id"), request=request)
+    table = AuditEventTable(event_filter.filtered_or_none().order_by("-created_at", "-id"))
     RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": _page_size(request)}).configure(
         table
     )
