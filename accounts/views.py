@@ -192,7 +192,11 @@ def two_factor_verify(request):
         return redirect(next_url)
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
     if device is None:
-        return redirect(_with_next("two_factor_enrol", next_url))
+        # The device was removed (an admin's reset) since this session began.
+        request.session[HAS_DEVICE_SESSION_KEY] = False
+        if user_requires_two_factor(request.user):
+            return redirect(_with_next("two_factor_enrol", next_url))
+        return redirect(next_url)
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         allowed, _details = device.verify_is_allowed()
@@ -224,7 +228,7 @@ def _enrolment_key(request) -> str:
 def two_factor_enrol(request):
     """Enrol an authenticator app: a QR code and the secret as text, confirmed by a code."""
     next_url = _safe_next(request, reverse("profile"))
-    if request.session.get(HAS_DEVICE_SESSION_KEY) or user_has_two_factor_device(request.user):
+    if user_has_two_factor_device(request.user):
         # Never let an unverified session replace an existing device.
         if not request.user.is_verified():
             return redirect(_with_next("two_factor_verify", next_url))

@@ -176,3 +176,12 @@ def test_two_factor_pages_reject_other_methods(client_for, msp_sales):
     client = client_for(msp_sales)
     for name in ("two_factor_verify", "two_factor_enrol", "two_factor_disable", "profile"):
         assert client.put(reverse(name)).status_code == 405
+
+
+def test_a_session_whose_device_was_reset_by_an_admin_is_not_stuck(client_for, msp_admin, msp_sales):
+    device = two_factor_device(msp_sales)
+    client = client_for(msp_sales)
+    TOTPDevice.objects.filter(pk=device.pk).delete()
+    response = client.get(reverse("dashboard"), follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("dashboard")
