@@ -21,6 +21,7 @@ from audit.models import AuditEvent
 from msp_portal.permissions import ROLE_CAPABILITIES, OrganizationKind, Role
 
 SKIPPED_PREFIXES = ("django-admin/", "i18n/", "static/")
+ANY_VALUE = {"int": 1, "uuid": "00000000-0000-0000-0000-000000000001", "slug": "x", "str": "x", "path": "x"}
 READ_ONLY_ROLES = (Role.VIEWER, Role.SUPPORT_STAFF, Role.OPERATOR_VIEWER)
 # Where each role's persona works.
 ROLE_ORGANIZATION_KIND = {
@@ -40,6 +41,7 @@ class Route:
     name: str | None
     callback: Callable
     kwarg_names: tuple[str, ...]
+    converters: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def label(self) -> str:
@@ -55,8 +57,13 @@ def _walk(patterns, prefix: str = "") -> list[Route]:
         if isinstance(pattern, URLResolver):
             routes.extend(_walk(pattern.url_patterns, route))
         elif isinstance(pattern, URLPattern):
-            names = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route)) + tuple(re.findall(r"\(\?P<(\w+)>", route))
-            routes.append(Route(route=route, name=pattern.name, callback=pattern.callback, kwarg_names=names))
+            converters = {name: converter or "str" for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", route)}
+            names = tuple(converters) + tuple(re.findall(r"\(\?P<(\w+)>", route))
+            routes.append(
+                Route(
+                    route=route, name=pattern.name, callback=pattern.callback, kwarg_names=names, converters=converters
+                )
+            )
     return routes
 
 
@@ -195,8 +202,9 @@ def test_anonymous_visitors_reach_only_public_views(client, db):
     for route in project_routes():
         if _marker(route.callback) == "public":
             continue
-        # Any value will do: the visitor must be sent to sign in before anything is looked up.
-        kwargs = dict.fromkeys(route.kwarg_names, 1)
+        # Any value of the right shape will do: the visitor must be sent to sign in before
+        # anything is looked up.
+        kwargs = {name: ANY_VALUE.get(route.converters.get(name, "str"), "x") for name in route.kwarg_names}
         url = url_for(route, kwargs)
         response = client.get(url)
         if response.status_code == 405:
