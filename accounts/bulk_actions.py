@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from msp_portal.permissions import Cap, has_cap
 
@@ -22,7 +23,12 @@ class BulkAction:
     cap: Cap
 
 
-BULK_ACTIONS: list[BulkAction] = []
+BULK_ACTIONS: list[BulkAction] = [
+    # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.
+    BulkAction(
+        "delivery_notice", _("Delivery notification"), "customer_portal:delivery_notice", Cap.CUSTOMERS_DELIVERY_NOTICE
+    ),
+]
 
 
 def bulk_actions_for(user) -> list[dict]:
