@@ -21,4 +21,5 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
+    NavItem("points:pool", _("Point pool"), Cap.POINTS_VIEW, active_prefixes=("points:",)),
 ]
