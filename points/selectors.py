@@ -106,17 +106,13 @@ def get_transfer_for_user(user: User, pk) -> Transfer:
 
 def pool_history(organization: Organization) -> QuerySet[Transfer]:
     pool = LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization=organization).first()
-    if pool is None:
-        return Transfer.objects.none()
-    return _account_statement(pool.pk)
+    return _account_statement(pool.pk) if pool is not None else _account_statement(0).none()
 
 
 def customer_history(customer: CustomerAccount) -> QuerySet[Transfer]:
     """Every transfer of the customer's wallet with the balance after it, newest first."""
     wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer=customer).first()
-    if wallet is None:
-        return Transfer.objects.none()
-    return _account_statement(wallet.pk)
+    return _account_statement(wallet.pk) if wallet is not None else _account_statement(0).none()
 
 
 # --- Balance chart ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import pytest
+from django.utils import translation
 
 from accounts.models import CustomerAccount
 from accounts.tests.factories import CustomerAccountFactory
@@ -55,7 +56,7 @@ def test_allocation_moves_points_from_the_pool_to_the_wallet(msp_org, msp_admin)
 def test_it_refuses_allocation_beyond_the_pool_and_says_how_many_points_are_missing(msp_org):
     customer = CustomerAccountFactory(organization=msp_org)
     fund(msp_org, 100)
-    with pytest.raises(services.PoolShortage) as refused:
+    with pytest.raises(services.PoolShortage) as refused, translation.override("en"):
         services.points_allocate(actor=None, customer=customer, amount=250, idempotency_key="a1")
     assert refused.value.missing == 150
     assert "150" in str(refused.value) and "distributor" in str(refused.value)
