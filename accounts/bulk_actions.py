@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from msp_portal.permissions import Cap, has_cap
 
@@ -20,9 +21,14 @@ class BulkAction:
     label: str
     url_name: str
     cap: Cap
+    # Opens its answer in the popup (htmx) instead of as a page of its own.
+    popup: bool = False
 
 
-BULK_ACTIONS: list[BulkAction] = []
+BULK_ACTIONS: list[BulkAction] = [
+    # 必要ポイントの補充 → the ポイント数自動更新 popup (points/views.py: points_replenish).
+    BulkAction("replenish", _("Replenish needed points"), "points:replenish", Cap.POINTS_REPLENISH, popup=True),
+]
 
 
 def bulk_actions_for(user) -> list[dict]:
@@ -35,5 +41,5 @@ def bulk_actions_for(user) -> list[dict]:
             url = reverse(action.url_name)
         except NoReverseMatch:
             continue
-        actions.append({"name": action.name, "label": action.label, "url": url})
+        actions.append({"name": action.name, "label": action.label, "url": url, "popup": action.popup})
     return actions

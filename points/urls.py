@@ -11,7 +11,6 @@ urlpatterns = [
     path("transfers/<int:transfer_id>/reverse/", views.transfer_reverse, name="transfer_reverse"),
     path("replenish/", views.points_replenish, name="replenish"),
     path("customers/<int:customer_id>/change/", views.points_change, name="change"),
-    path("customers/<int:customer_id>/history/", views.customer_history, name="customer_history"),
     path("rules/", views.rules, name="rules"),
     path("rules/new/", views.rule_new, name="rule_new"),
     path("rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),

@@ -20,6 +20,7 @@ from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
 
 from . import ledger, selectors, services
+from .estimates import label_charge_day
 from .filters import TransferFilter
 from .forms import AdjustmentForm, PointsChangeForm, PurchaseForm, ReplenishForm, ReverseForm, RuleForm
 from .models import ConsumptionRule, LedgerAccount, LedgerAccountKind
@@ -54,7 +55,7 @@ def _statement_table(request, queryset, *, show_customer: bool, prefix: str = ""
 def points_change(request, customer_id: int):
     """ポイント数更新: add (pool → wallet) or remove (wallet → pool) points of one account."""
     customer = get_customer_for_user(request.user, customer_id, cap=Cap.POINTS_CHANGE)
-    default_next = reverse("points:customer_history", args=[customer.pk])
+    default_next = reverse("customers:detail", args=[customer.pk])
     form = PointsChangeForm(request.POST or None, user=request.user)
     needs_confirmation = False
     if request.method == "POST" and form.is_valid():
@@ -125,7 +126,7 @@ def points_replenish(request):
     """ポイント数自動更新: preview what replenishing the selected accounts adds, per account and
     per pool, then (with the token minted by the preview) replenish all or nothing."""
     ids = _raw_ids(request)
-    default_next = reverse("points:pool")
+    default_next = reverse("customers:list")
     if request.method == "POST" and "token" in request.POST:
         form = ReplenishForm(request.POST, user=request.user)
         if form.is_valid():
@@ -179,9 +180,7 @@ def points_replenish(request):
 
 
 def _next_charge_day():
-    today = dates.today()
-    this_25 = dates.charge_date(dates.period_of(today))
-    return this_25 if today <= this_25 else dates.add_months(this_25, 1)
+    return label_charge_day()
 
 
 # --- Pools -----------------------------------------------------------------------------------
@@ -283,7 +282,7 @@ def adjustment_new(request):
                 form.add_error("account_code", _("No customer account has this account code."))
             else:
                 account = ledger.wallet_for(customer)
-                back = reverse("points:customer_history", args=[customer.pk])
+                back = reverse("customers:detail", args=[customer.pk])
         if account is not None:
             try:
                 services.points_adjust(
@@ -379,20 +378,12 @@ def rule_delete(request, rule_id: int):
 
 
 def customer_points_context(request, customer: CustomerAccount) -> dict:
-    """What the points section of a customer's page shows: balance, estimate, the balance chart
+    """What the points section of the customer detail page (DETAIL_SECTIONS) shows: balance, estimate, the balance chart
     and the statement (paginated under the `points-` prefix)."""
     history = selectors.customer_history(customer)
     return {
-        "customer": customer,
         "chart": selectors.balance_chart(history),
         "points_table": _statement_table(request, history, show_customer=False, prefix="points-"),
         "charge_day": _next_charge_day(),
         "can_change": has_cap(request.user, Cap.POINTS_CHANGE) and not customer.is_terminal,
     }
-
-
-@capability_required(Cap.CUSTOMERS_VIEW)
-@require_GET
-def customer_history(request, customer_id: int):
-    customer = get_customer_for_user(request.user, customer_id, cap=Cap.CUSTOMERS_VIEW)
-    return render(request, "points/customer_history.html", customer_points_context(request, customer))

@@ -449,10 +449,10 @@ def test_msp_staff_read_the_rules_but_cannot_add_one(client_for, msp_admin, supp
 # --- A customer's points history -------------------------------------------------------------
 
 
-def test_the_customer_history_lists_every_transfer_with_balance_after_and_a_chart(client_for, msp_viewer, customer):
+def test_the_customer_detail_page_lists_every_transfer_with_balance_after_and_a_chart(client_for, msp_viewer, customer):
     give(customer, 100)
     take(customer, 130)
-    response = client_for(msp_viewer).get(reverse("points:customer_history", args=[customer.pk]))
+    response = client_for(msp_viewer).get(reverse("customers:detail", args=[customer.pk]))
     assert response.status_code == 200
     body = response.content.decode()
     assert 'data-testid="balance-chart"' in body and "<svg" in body
@@ -460,10 +460,83 @@ def test_the_customer_history_lists_every_transfer_with_balance_after_and_a_char
     assert "-30" in body and 'data-testid="customer-balance">-30<' in body
 
 
-def test_the_customer_history_is_scoped(client_for, other_msp_admin, support_user, customer):
-    url = reverse("points:customer_history", args=[customer.pk])
+def test_the_customer_points_history_is_scoped(client_for, other_msp_admin, support_user, customer):
+    url = reverse("customers:detail", args=[customer.pk])
     assert client_for(other_msp_admin).get(url).status_code == 404
     assert client_for(support_user).get(url).status_code == 404
     CustomerAccount.objects.filter(pk=customer.pk).update(support_account=support_user.organization)
     assert client_for(support_user).get(url).status_code == 200
     assert client_for(support_user).post(url).status_code == 405
+
+
+# --- The customer list: 現在のポイント, 「M/25の推定残ポイント数」, shortage filter, bulk action ----------
+
+
+def list_body(client, **params) -> str:
+    return client.get(reverse("customers:list"), params).content.decode()
+
+
+@time_machine.travel(dt.datetime(2026, 11, 24, 12, tzinfo=dates.TOKYO), tick=False)
+def test_the_list_shows_points_and_the_estimate_labelled_with_the_next_25th(client_for, msp_billing, customer):
+    give(customer, 5)
+    CustomerAccount.objects.filter(pk=customer.pk).update(estimated_balance=-15)
+    body = list_body(client_for(msp_billing))
+    assert "11/25の推定残ポイント数" in body
+    assert 'data-testid="points-balance">5<' in body
+    assert '<span class="points-negative" data-testid="points-estimate">-15<' in body
+    assert reverse("points:change", args=[customer.pk]) in body
+    assert 'data-action="replenish"' in body and "必要ポイントの補充" in body
+
+
+@time_machine.travel(dt.datetime(2026, 11, 25, 12, tzinfo=dates.TOKYO), tick=False)
+def test_from_the_25th_the_estimate_is_labelled_with_next_months_25th(client_for, msp_admin, customer):
+    assert "12/25の推定残ポイント数" in list_body(client_for(msp_admin))
+
+
+def test_read_only_roles_see_points_without_the_change_button_or_the_bulk_action(client_for, msp_viewer, customer):
+    body = list_body(client_for(msp_viewer))
+    assert 'data-testid="points-balance"' in body
+    assert reverse("points:change", args=[customer.pk]) not in body
+    assert 'data-action="replenish"' not in body
+
+
+def test_the_list_sorts_by_the_estimate_and_filters_expected_shortages(client_for, msp_admin, msp_org):
+    estimates = {-30: None, 12: None, -5: None, 0: None}
+    for value in estimates:
+        estimates[value] = CustomerAccountFactory(organization=msp_org, estimated_balance=value)
+    client = client_for(msp_admin)
+    codes = [c.account_code for _, c in sorted(estimates.items())]
+
+    def order(body):
+        return sorted(codes, key=body.index)
+
+    assert order(list_body(client, sort="estimated_balance")) == codes
+    assert order(list_body(client, sort="-estimated_balance")) == codes[::-1]
+    short = list_body(client, shortage="yes")
+    assert estimates[-30].account_code in short and estimates[-5].account_code in short
+    assert estimates[0].account_code not in short and estimates[12].account_code not in short
+    fine = list_body(client, shortage="no")
+    assert estimates[-30].account_code not in fine and estimates[0].account_code in fine
+
+
+def test_the_list_sorts_by_current_points(client_for, msp_admin, msp_org):
+    low = CustomerAccountFactory(organization=msp_org, points_balance=-3)
+    high = CustomerAccountFactory(organization=msp_org, points_balance=90)
+    body = list_body(client_for(msp_admin), sort="-points_balance")
+    assert body.index(high.account_code) < body.index(low.account_code)
+
+
+def test_the_list_with_points_columns_runs_the_same_queries_at_two_page_sizes(client_for, msp_billing, msp_org):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for index in range(60):
+        CustomerAccountFactory(organization=msp_org, points_balance=index - 30, estimated_balance=index - 70)
+    client = client_for(msp_billing)
+    counts = []
+    for per_page in (25, 50):
+        with CaptureQueriesContext(connection) as captured:
+            body = list_body(client, per_page=per_page, sort="estimated_balance", shortage="yes")
+        assert body.count('data-testid="points-estimate"') == per_page
+        counts.append(len(captured))
+    assert counts[0] == counts[1]
