@@ -106,6 +106,27 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    """Transactional tests (browser, threads) flush every table afterwards, including the rows
+    data migrations created; put the default consumption rule back, as migration 0002 made it."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))) or (
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    import datetime as dt
+
+    from points.models import ConsumptionRule
+
+    ConsumptionRule.objects.get_or_create(
+        effective_from=dt.date(2000, 1, 1),
+        defaults={"base_points": 10, "included_users": 10, "points_per_extra_user": 1, "memo": "default"},
+    )
+
+
+@pytest.fixture(autouse=True)
 def _reset_axes_and_cache():
     from django.core.cache import cache
 

@@ -21,12 +21,20 @@ class BulkAction:
     label: str
     url_name: str
     cap: Cap
+    # Opens its answer in the popup (htmx) instead of as a page of its own.
+    popup: bool = False
 
 
 BULK_ACTIONS: list[BulkAction] = [
+    # 必要ポイントの補充 → the ポイント数自動更新 popup (points/views.py: points_replenish).
+    BulkAction("replenish", _("Replenish needed points"), "points:replenish", Cap.POINTS_REPLENISH, popup=True),
     # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.
     BulkAction(
-        "delivery_notice", _("Delivery notification"), "customer_portal:delivery_notice", Cap.CUSTOMERS_DELIVERY_NOTICE
+        "delivery_notice",
+        _("Delivery notification"),
+        "customer_portal:delivery_notice",
+        Cap.CUSTOMERS_DELIVERY_NOTICE,
+        popup=True,
     ),
 ]
 
@@ -41,5 +49,5 @@ def bulk_actions_for(user) -> list[dict]:
             url = reverse(action.url_name)
         except NoReverseMatch:
             continue
-        actions.append({"name": action.name, "label": action.label, "url": url})
+        actions.append({"name": action.name, "label": action.label, "url": url, "popup": action.popup})
     return actions

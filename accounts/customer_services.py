@@ -23,6 +23,7 @@ from audit.services import audit_record
 from customer_portal.menus import MENU_KEYS
 from msp_portal.errors import DomainError
 from msp_portal.permissions import OrganizationKind
+from points.estimates import refresh_estimates
 
 from .models import (
     CONTRACTED_USERS_MAX,
@@ -100,6 +101,8 @@ def customer_transition(
         )
     customer.status = to_status
     customer.save(update_fields=["status", "updated_at", *update_fields])
+    # Whether the next 25th charges the account depends on its status: the stored estimate follows.
+    refresh_estimates(CustomerAccount.objects.filter(pk=customer.pk))
     return _record_transition(customer, from_status, to_status, actor, reason)
 
 
@@ -168,6 +171,7 @@ def _audit_diff(actor, action: str, customer: CustomerAccount, diff: dict[str, t
 
 def _write_contract_change(customer: CustomerAccount, old: int | None, new: int, actor: User | None) -> None:
     now = timezone.now()
+    refresh_estimates(CustomerAccount.objects.filter(pk=customer.pk))
     ContractChange.objects.create(
         customer=customer, old_users=old, new_users=new, effective_at=now, actor=actor, created_at=now
     )

@@ -23,6 +23,7 @@ from django_tables2.paginators import LazyPaginator
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
+from points.views import customer_points_context
 
 from . import customer_services as services
 from .bulk_actions import bulk_actions_for
@@ -509,6 +510,7 @@ DETAIL_SECTIONS: list[DetailSection] = [
         Cap.CUSTOMERS_VIEW,
         lambda request, customer: {"contract_changes": customer_contract_history(customer)},
     ),
+    DetailSection("points", "points/partials/customer_points.html", Cap.CUSTOMERS_VIEW, customer_points_context),
     DetailSection(
         "audit",
         "customers/partials/detail_audit.html",

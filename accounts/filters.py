@@ -28,6 +28,12 @@ class CustomerFilter(django_filters.FilterSet):
     organization = django_filters.ChoiceFilter(
         label=_("MSP"), choices=[], method="filter_organization", empty_label=_("All")
     )
+    shortage = django_filters.ChoiceFilter(
+        label=_("Point shortage expected"),
+        choices=[("yes", _("Shortage expected")), ("no", _("No shortage expected"))],
+        method="filter_shortage",
+        empty_label=_("All"),
+    )
     cancellation_scheduled = django_filters.ChoiceFilter(
         label=_("Cancellation"),
         choices=[("yes", _("Cancellation scheduled")), ("no", _("No cancellation scheduled"))],
@@ -87,6 +93,11 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_organization(self, queryset, name, value):
         return queryset.filter(organization_id=int(value))
+
+    def filter_shortage(self, queryset, name, value):
+        # The stored estimate (points.estimates) is negative when the next 25th's charge
+        # exceeds the balance: an index range scan, no per-row computation.
+        return queryset.filter(estimated_balance__lt=0) if value == "yes" else queryset.filter(estimated_balance__gte=0)
 
     def filter_cancellation_scheduled(self, queryset, name, value):
         return queryset.filter(cancellation_date__isnull=(value != "yes"))

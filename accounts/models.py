@@ -287,6 +287,20 @@ class CustomerAccount(models.Model):
             models.Index(fields=["organization", "reseller_name", "id"], name="customer_org_reseller"),
             models.Index(fields=["reseller_name", "id"], name="customer_reseller"),
             models.Index(fields=["organization", "id"], name="customer_org_id"),
+            # Points columns (stored, kept in step with the ledger): the sorts by current points and
+            # by the 25th estimate, and the "shortage expected" filter under the default sort.
+            models.Index(fields=["organization", "points_balance", "id"], name="customer_org_points"),
+            models.Index(fields=["points_balance", "id"], name="customer_points"),
+            models.Index(fields=["organization", "estimated_balance", "id"], name="customer_org_estimate"),
+            models.Index(fields=["estimated_balance", "id"], name="customer_estimate"),
+            models.Index(
+                fields=["organization", "registered_at", "id"],
+                condition=Q(estimated_balance__lt=0),
+                name="customer_org_short_registered",
+            ),
+            models.Index(
+                fields=["registered_at", "id"], condition=Q(estimated_balance__lt=0), name="customer_short_registered"
+            ),
             # The approval queue: oldest application first.
             models.Index(fields=["status", "submitted_at", "id"], name="customer_status_submitted"),
         ]

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal.tables import PortalTable
+from points.estimates import estimate_label
 
 from .models import CustomerAccount, CustomerStatus
 from .selectors import AWAITING_OPERATOR_STATUSES, approval_due_date, approval_is_overdue
@@ -42,6 +43,20 @@ class CustomerTable(PortalTable):
         verbose_name=_("Contracted users"),
         order_by=("contracted_users", "id"),
         attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
+    )
+    # 現在のポイント and 「M/25の推定残ポイント数」: stored columns kept in step with the ledger
+    # (points.ledger.post, points.estimates.refresh_estimates), so sorting is an index scan.
+    points_balance = tables.TemplateColumn(
+        template_name="points/partials/points_cell.html",
+        verbose_name=_("Current points"),
+        order_by=("points_balance", "id"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
+    )
+    estimated_balance = tables.TemplateColumn(
+        template_name="points/partials/estimate_cell.html",
+        verbose_name=estimate_label(),
+        order_by=("estimated_balance", "id"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
     )
     cancellation_date = tables.DateColumn(
         verbose_name=_("Cancellation date"), format="Y/m/d", order_by=("cancellation_date", "id")

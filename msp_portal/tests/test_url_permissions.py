@@ -107,6 +107,31 @@ class Persona:
             )
         return self._cache["staff"]
 
+    def transfer(self):
+        """A transfer into the persona's customer's wallet (purchase into the pool, allocation)."""
+        from points.services import points_allocate, points_purchase
+
+        if "transfer" not in self._cache:
+            points_purchase(
+                actor=None, organization=self.msp, amount=100, order_reference="PO-1", idempotency_key=f"p-{self.role}"
+            )
+            self._cache["transfer"] = points_allocate(
+                actor=None, customer=self.customer(), amount=10, idempotency_key=f"a-{self.role}"
+            )
+        return self._cache["transfer"]
+
+    def future_rule(self):
+        """A consumption rule not yet in force (only those can be deleted)."""
+        import datetime as dt
+
+        from points.models import ConsumptionRule
+
+        if "rule" not in self._cache:
+            self._cache["rule"] = ConsumptionRule.objects.create(
+                effective_from=dt.date(2999, 1, 1), base_points=20, included_users=10, points_per_extra_user=2
+            )
+        return self._cache["rule"]
+
     def customer_admin(self):
         from customer_portal.models import CustomerAdmin
 
@@ -156,6 +181,8 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^c/password/set/", "uidb64", lambda persona: "invalid"),
     (r"^c/password/set/", "token", lambda persona: "invalid-token"),
     (r"/bulk/import/", "token", lambda persona: persona.user_import().token),
+    (r"^points/transfers/", "transfer_id", lambda persona: persona.transfer().pk),
+    (r"^points/rules/", "rule_id", lambda persona: persona.future_rule().pk),
     (r"^c/[^/]+/admins/", "pk", lambda persona: persona.customer_admin().pk),
     (r"^c/[^/]+/users/", "pk", lambda persona: persona.service_user().pk),
     (r"", "customer_id", lambda persona: persona.customer().pk),

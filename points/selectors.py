@@ -1,0 +1,360 @@
+"""Reads of the ledger: pools and their history, a customer's statement, and the invariant
+checks shared by `manage.py verify_ledger` and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from accounts.models import CustomerAccount, Organization, User
+from accounts.selectors import managed_organization_ids
+from msp_portal.permissions import OrganizationKind
+
+from .models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+
+# --- Pools -----------------------------------------------------------------------------------
+
+
+def pool_organizations_for(user: User) -> QuerySet[Organization]:
+    """The MSPs whose pools the user may see: every MSP for the operator, itself and its child
+    MSPs for a privileged MSP, itself for an MSP."""
+    ids = managed_organization_ids(user)
+    queryset = Organization.objects.filter(kind__in=(OrganizationKind.MSP, OrganizationKind.PRIVILEGED_MSP))
+    return queryset if ids is None else queryset.filter(pk__in=ids)
+
+
+def pool_organization_for_user(user: User, organization_id) -> Organization:
+    """The MSP `organization_id` if the user may see its pool, else 404."""
+    try:
+        return pool_organizations_for(user).get(pk=organization_id)
+    except (Organization.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def pool_balance(organization: Organization | int) -> int:
+    organization_id = organization if isinstance(organization, int) else organization.pk
+    balance = (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization_id=organization_id)
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return balance or 0
+
+
+def pools_in_debt(organization_ids: list[int] | None = None) -> QuerySet[LedgerAccount]:
+    """Pools below zero (only cancellation settlement can put one there), worst first."""
+    queryset = LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, balance__lt=0)
+    if organization_ids is not None:
+        queryset = queryset.filter(organization_id__in=organization_ids)
+    return queryset.select_related("organization").order_by("balance", "pk")
+
+
+def _account_statement(account_id: int) -> QuerySet[Transfer]:
+    """The transfers of one pool or wallet with the account's side of each: `seq`, `delta`
+    (signed points for this account) and `balance_after`, newest first."""
+    on_debit = Q(debit_account_id=account_id)
+    return (
+        Transfer.objects.filter(on_debit | Q(credit_account_id=account_id))
+        .annotate(
+            seq=Case(When(on_debit, then=F("debit_seq")), default=F("credit_seq"), output_field=BigIntegerField()),
+            delta=Case(When(on_debit, then=-F("amount")), default=F("amount"), output_field=BigIntegerField()),
+            balance_after=Case(
+                When(on_debit, then=F("debit_balance_after")),
+                default=F("credit_balance_after"),
+                output_field=BigIntegerField(),
+            ),
+        )
+        .annotate(is_reversed=Exists(Transfer.objects.filter(reverses=OuterRef("pk"))))
+        .select_related("customer", "actor")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def get_transfer_for_user(user: User, pk) -> Transfer:
+    """A transfer touching a pool or a customer the user manages (all for the operator), else 404."""
+    ids = managed_organization_ids(user)
+    queryset = Transfer.objects.select_related("customer", "debit_account", "credit_account")
+    if ids is not None:
+        queryset = queryset.filter(
+            Q(customer__organization_id__in=ids)
+            | Q(debit_account__organization_id__in=ids)
+            | Q(credit_account__organization_id__in=ids)
+        )
+    try:
+        return queryset.get(pk=pk)
+    except (Transfer.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def pool_history(organization: Organization) -> QuerySet[Transfer]:
+    pool = LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization=organization).first()
+    return _account_statement(pool.pk) if pool is not None else _account_statement(0).none()
+
+
+def customer_history(customer: CustomerAccount) -> QuerySet[Transfer]:
+    """Every transfer of the customer's wallet with the balance after it, newest first."""
+    wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer=customer).first()
+    return _account_statement(wallet.pk) if wallet is not None else _account_statement(0).none()
+
+
+# --- Balance chart ---------------------------------------------------------------------------
+
+CHART_MAX_POINTS = 240
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A server-side SVG step chart of a balance over time (no JavaScript needed)."""
+
+    width: int
+    height: int
+    path: str
+    zero_y: float | None
+    min_label: int
+    max_label: int
+    first_label: str
+    last_label: str
+    dots: list[tuple[float, float, int, str]]
+
+
+def balance_chart(history: QuerySet[Transfer], *, width: int = 720, height: int = 200) -> Chart | None:
+    """The balance after each of the latest CHART_MAX_POINTS transfers, as a step line."""
+    rows = list(reversed(history.values_list("created_at", "balance_after")[:CHART_MAX_POINTS]))
+    if not rows:
+        return None
+    pad_x, pad_y = 8.0, 12.0
+    values = [0, *[balance for _at, balance in rows]]
+    low, high = min(values), max(values)
+    span = (high - low) or 1
+    start, end = rows[0][0], rows[-1][0]
+    seconds = (end - start).total_seconds() or 1.0
+
+    def x_of(moment) -> float:
+        return round(pad_x + (width - 2 * pad_x) * (moment - start).total_seconds() / seconds, 1)
+
+    def y_of(value: int) -> float:
+        return round(pad_y + (height - 2 * pad_y) * (high - value) / span, 1)
+
+    parts = [f"M{pad_x} {y_of(0)}"]
+    dots = []
+    previous_y = y_of(0)
+    for moment, balance in rows:
+        x, y = x_of(moment), y_of(balance)
+        parts.append(f"L{x} {previous_y}L{x} {y}")
+        dots.append((x, y, balance, moment.strftime("%Y-%m-%d %H:%M")))
+        previous_y = y
+    parts.append(f"L{width - pad_x} {previous_y}")
+    return Chart(
+        width=width,
+        height=height,
+        path="".join(parts),
+        zero_y=y_of(0) if low < 0 < high or low == 0 or high == 0 else None,
+        min_label=low,
+        max_label=high,
+        first_label=start.strftime("%Y-%m-%d"),
+        last_label=end.strftime("%Y-%m-%d"),
+        dots=dots if len(dots) <= 60 else [],
+    )
+
+
+# --- Invariants (DESIGN.md §5.1) -------------------------------------------------------------
+
+REPORT_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str
+    message: str
+
+
+LedgerCheck = Callable[[], list[Problem]]
+
+
+def _sum_of(side: str) -> Subquery:
+    return Coalesce(
+        Subquery(
+            Transfer.objects.filter(**{f"{side}_account": OuterRef("pk")})
+            .order_by()
+            .values(f"{side}_account")
+            .annotate(total=Sum("amount"))
+            .values("total")
+        ),
+        Value(0),
+        output_field=BigIntegerField(),
+    )
+
+
+def check_balances_match_transfers() -> list[Problem]:
+    """Every stored balance equals the sum of its transfers (credits − debits)."""
+    drifted = (
+        LedgerAccount.objects.annotate(expected=_sum_of("credit") - _sum_of("debit"))
+        .exclude(balance=F("expected"))
+        .order_by("pk")
+    )
+    return [
+        Problem("balance", f"{account}: stored balance {account.balance}, transfers sum to {account.expected}")
+        for account in drifted[:REPORT_LIMIT]
+    ]
+
+
+def check_balances_sum_to_zero() -> list[Problem]:
+    total = LedgerAccount.objects.aggregate(total=Sum("balance"))["total"] or 0
+    return [] if total == 0 else [Problem("zero_sum", f"all balances sum to {total}, not 0")]
+
+
+def check_single_consumption_per_period() -> list[Problem]:
+    duplicates = (
+        Transfer.objects.filter(kind=TransferKind.CONSUMPTION)
+        .values("customer_id", "period")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .order_by("customer_id", "period")
+    )
+    return [
+        Problem("consumption", f"customer {row['customer_id']}: {row['n']} consumptions for {row['period']}")
+        for row in duplicates[:REPORT_LIMIT]
+    ]
+
+
+def check_customer_balances_match_wallets() -> list[Problem]:
+    """The list's denormalised `points_balance` equals the wallet (0 when there is no wallet)."""
+    wallet_balance = Coalesce(
+        Subquery(LedgerAccount.objects.filter(customer_id=OuterRef("pk")).values("balance")[:1]),
+        Value(0),
+        output_field=BigIntegerField(),
+    )
+    drifted = (
+        CustomerAccount.objects.annotate(wallet_balance=wallet_balance)
+        .exclude(points_balance=F("wallet_balance"))
+        .order_by("pk")
+        .values("pk", "account_code", "points_balance", "wallet_balance")
+    )
+    return [
+        Problem(
+            "customer_balance",
+            f"customer {row['account_code']} (id {row['pk']}): list shows {row['points_balance']}, "
+            f"wallet holds {row['wallet_balance']}",
+        )
+        for row in drifted[:REPORT_LIMIT]
+    ]
+
+
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def check_sequences_and_balance_after() -> list[Problem]:
+    """Per pool and wallet: sequence numbers 1, 2, 3 … without gaps, each balance_after the
+    previous one plus this transfer's signed amount, and the last one the stored balance."""
+    transfers, accounts = _table(Transfer), _table(LedgerAccount)
+    tracked = "('pool', 'wallet')"
+    # Portable SQL (PostgreSQL and SQLite ≥ 3.25 both have window functions).
+    chain_sql = f"""
+        WITH sides AS (
+            SELECT t.id, t.debit_account_id AS account_id, t.debit_seq AS seq,
+                   t.debit_balance_after AS after, -t.amount AS delta
+              FROM {transfers} t JOIN {accounts} a ON a.id = t.debit_account_id
+             WHERE a.kind IN {tracked}
+            UNION ALL
+            SELECT t.id, t.credit_account_id, t.credit_seq, t.credit_balance_after, t.amount
+              FROM {transfers} t JOIN {accounts} a ON a.id = t.credit_account_id
+             WHERE a.kind IN {tracked}
+        ), chained AS (
+            SELECT id, account_id, seq, after, delta,
+                   LAG(seq) OVER (PARTITION BY account_id ORDER BY seq, id) AS prev_seq,
+                   LAG(after) OVER (PARTITION BY account_id ORDER BY seq, id) AS prev_after,
+                   ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY seq, id) AS n
+              FROM sides
+        )
+        SELECT id, account_id, seq, after, prev_seq, prev_after FROM chained
+         WHERE seq IS NULL OR after IS NULL
+            OR (n = 1 AND (seq <> 1 OR after <> delta))
+            OR (n > 1 AND (seq <> prev_seq + 1 OR after <> prev_after + delta))
+         ORDER BY account_id, seq
+         LIMIT {REPORT_LIMIT}
+    """  # noqa: S608 - table names come from the models, not from input
+    last_sql = f"""
+        SELECT id, kind, balance, last_seq, max_seq, n, last_after FROM (
+            SELECT a.id, a.kind, a.balance, a.last_seq,
+                   COALESCE(s.max_seq, 0) AS max_seq, COALESCE(s.n, 0) AS n,
+                   (SELECT CASE WHEN t.debit_account_id = a.id THEN t.debit_balance_after
+                                ELSE t.credit_balance_after END
+                      FROM {transfers} t
+                     WHERE (t.debit_account_id = a.id AND t.debit_seq = a.last_seq)
+                        OR (t.credit_account_id = a.id AND t.credit_seq = a.last_seq)
+                     LIMIT 1) AS last_after
+              FROM {accounts} a
+              LEFT JOIN (
+                    SELECT account_id, MAX(seq) AS max_seq, COUNT(*) AS n FROM (
+                        SELECT debit_account_id AS account_id, debit_seq AS seq FROM {transfers}
+                        UNION ALL
+                        SELECT credit_account_id, credit_seq FROM {transfers}
+                    ) u GROUP BY account_id
+              ) s ON s.account_id = a.id
+             WHERE a.kind IN {tracked}
+        ) x
+         WHERE last_seq <> n OR last_seq <> max_seq
+            OR (last_seq > 0 AND (last_after IS NULL OR last_after <> balance))
+            OR (last_seq = 0 AND balance <> 0)
+         ORDER BY id
+         LIMIT {REPORT_LIMIT}
+    """  # noqa: S608 - table names come from the models, not from input
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute(chain_sql)
+        for transfer_id, account_id, seq, after, prev_seq, prev_after in cursor.fetchall():
+            problems.append(
+                Problem(
+                    "sequence",
+                    f"ledger account {account_id}, transfer {transfer_id}: seq {seq}, balance after {after} "
+                    f"does not follow seq {prev_seq}, balance after {prev_after}",
+                )
+            )
+        cursor.execute(last_sql)
+        for account_id, kind, balance, last_seq, max_seq, count, last_after in cursor.fetchall():
+            problems.append(
+                Problem(
+                    "sequence",
+                    f"ledger account {account_id} ({kind}): last_seq {last_seq}, {count or 0} transfers "
+                    f"up to seq {max_seq or 0}; balance {balance}, last balance after {last_after}",
+                )
+            )
+    return problems
+
+
+# The checks `ledger_problems` runs, in order. Other apps append theirs (e.g. billing_jobs:
+# eligible accounts missing a charge) — a check takes no arguments and returns its problems.
+LEDGER_CHECKS: list[LedgerCheck] = [
+    check_balances_match_transfers,
+    check_balances_sum_to_zero,
+    check_single_consumption_per_period,
+    check_customer_balances_match_wallets,
+    check_sequences_and_balance_after,
+]
+
+
+def ledger_problems(checks: list[LedgerCheck] | None = None) -> list[Problem]:
+    """Every invariant violation found (empty when the ledger is sound)."""
+    problems: list[Problem] = []
+    for check in LEDGER_CHECKS if checks is None else checks:
+        problems.extend(check())
+    return problems

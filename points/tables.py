@@ -1,0 +1,95 @@
+"""Tables of point history (django-tables2, on the portal's base table)."""
+
+from __future__ import annotations
+
+import django_tables2 as tables
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from msp_portal.tables import PortalTable
+
+from .models import ConsumptionRule, Transfer
+
+
+def _signed(value) -> str:
+    return format_html(
+        '<span class="{}">{}</span>', "points-negative" if value < 0 else "", f"{value:+,}" if value else "0"
+    )
+
+
+def _balance(value) -> str:
+    if value is None:
+        return "—"
+    return format_html('<span class="{}">{}</span>', "points-negative" if value < 0 else "", f"{value:,}")
+
+
+class StatementTable(PortalTable):
+    """One pool's or wallet's transfers, with this account's signed amount and balance after."""
+
+    created_at = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i", orderable=False)
+    kind = tables.Column(verbose_name=_("Kind"), orderable=False)
+    delta = tables.Column(
+        verbose_name=_("Points"), orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    balance_after = tables.Column(
+        verbose_name=_("Balance after"), orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    detail = tables.Column(verbose_name=_("Details"), empty_values=(), orderable=False)
+    actor = tables.Column(verbose_name=_("By"), orderable=False, default="—")
+    actions = tables.TemplateColumn(
+        verbose_name="", template_name="points/partials/transfer_actions.html", orderable=False, empty_values=()
+    )
+
+    class Meta(PortalTable.Meta):
+        model = Transfer
+        fields = ("created_at", "kind", "delta", "balance_after", "detail", "actor", "actions")
+        row_attrs = {"data-transfer": lambda record: record.pk}
+
+    def render_delta(self, value):
+        return _signed(value)
+
+    def render_balance_after(self, value):
+        return _balance(value)
+
+    def render_actor(self, record):
+        return record.actor.email if record.actor else "—"
+
+    def render_detail(self, record):
+        parts = []
+        if record.customer_id and self.show_customer:
+            parts.append(f"{record.customer.company_name} ({record.customer.account_code})")
+        if record.order_reference:
+            parts.append(f"{_('Order')}: {record.order_reference}")
+        if record.period:
+            parts.append(f"{_('Period')}: {record.period}")
+        if record.memo and record.memo != "replenish":
+            parts.append(record.memo)
+        if record.memo == "replenish":
+            parts.append(str(_("Replenished needed points")))
+        if record.reverses_id:
+            parts.append(f"{_('Reverses transfer')} #{record.reverses_id}")
+        return " / ".join(parts) or "—"
+
+    def __init__(self, *args, show_customer: bool = True, can_reverse: bool = False, **kwargs):
+        self.show_customer = show_customer
+        super().__init__(*args, exclude=() if can_reverse else ("actions",), **kwargs)
+
+
+class RuleTable(PortalTable):
+    effective_from = tables.DateColumn(verbose_name=_("Effective from"), format="Y-m-d", orderable=False)
+    base_points = tables.Column(verbose_name=_("Base points"), orderable=False, attrs={"td": {"class": "num"}})
+    included_users = tables.Column(
+        verbose_name=_("Users included in the base"), orderable=False, attrs={"td": {"class": "num"}}
+    )
+    points_per_extra_user = tables.Column(
+        verbose_name=_("Points per additional user"), orderable=False, attrs={"td": {"class": "num"}}
+    )
+    memo = tables.Column(verbose_name=_("Memo"), orderable=False)
+    state = tables.TemplateColumn(
+        verbose_name=_("State"), template_name="points/partials/rule_state.html", orderable=False, empty_values=()
+    )
+
+    class Meta(PortalTable.Meta):
+        model = ConsumptionRule
+        fields = ("effective_from", "base_points", "included_users", "points_per_extra_user", "memo")
+        sequence = ("effective_from", "base_points", "included_users", "points_per_extra_user", "memo", "state")

@@ -1,0 +1,220 @@
+import pytest
+from django.utils import translation
+
+from accounts.models import CustomerAccount
+from accounts.tests.factories import CustomerAccountFactory
+from audit.models import AuditEvent
+from msp_portal.errors import DomainError
+from points import ledger, services
+from points.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from points.selectors import ledger_problems, pool_balance
+
+from .helpers import fund, give, key, take
+
+pytestmark = pytest.mark.django_db
+
+
+def balances(customer):
+    customer.refresh_from_db()
+    return customer.points_balance, pool_balance(customer.organization_id)
+
+
+def test_a_purchase_fills_the_msp_pool_from_issuance_and_is_audited(msp_org, operator_user):
+    transfer = services.points_purchase(
+        actor=operator_user, organization=msp_org, amount=5000, order_reference=" PO-77 ", idempotency_key="k1"
+    )
+    assert transfer.kind == TransferKind.PURCHASE
+    assert transfer.order_reference == "PO-77"
+    assert pool_balance(msp_org) == 5000
+    assert ledger.system_account(LedgerAccountKind.ISSUANCE).balance == -5000
+    event = AuditEvent.objects.get(action="points.purchase")
+    assert event.actor == operator_user and event.organization == msp_org
+    assert event.after["amount"] == 5000
+
+
+def test_a_purchase_needs_an_order_reference_and_an_msp(msp_org, support_org, operator_org):
+    with pytest.raises(DomainError):
+        services.points_purchase(actor=None, organization=msp_org, amount=5, order_reference=" ", idempotency_key="a")
+    for organization in (support_org, operator_org):
+        with pytest.raises(DomainError):
+            services.points_purchase(
+                actor=None, organization=organization, amount=5, order_reference="PO", idempotency_key="b"
+            )
+    assert not Transfer.objects.exists()
+
+
+def test_allocation_moves_points_from_the_pool_to_the_wallet(msp_org, msp_admin):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 1000)
+    transfer = services.points_allocate(actor=msp_admin, customer=customer, amount=300, idempotency_key="a1")
+    assert balances(customer) == (300, 700)
+    assert (transfer.credit_balance_after, transfer.credit_seq) == (300, 1)
+    event = AuditEvent.objects.get(action="points.allocate")
+    assert event.customer_id == customer.pk and event.actor == msp_admin
+
+
+def test_it_refuses_allocation_beyond_the_pool_and_says_how_many_points_are_missing(msp_org):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    with pytest.raises(services.PoolShortage) as refused, translation.override("en"):
+        services.points_allocate(actor=None, customer=customer, amount=250, idempotency_key="a1")
+    assert refused.value.missing == 150
+    assert "150" in str(refused.value) and "distributor" in str(refused.value)
+    assert balances(customer) == (0, 100)
+    assert not Transfer.objects.filter(kind=TransferKind.ALLOCATE).exists()
+
+
+def test_withdrawal_may_take_a_wallet_negative_only_when_confirmed(msp_org):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    give(customer, 30)
+    with pytest.raises(services.NegativeBalanceNotConfirmed) as warned:
+        services.points_withdraw(actor=None, customer=customer, amount=50, idempotency_key="w1")
+    assert warned.value.result == -20
+    assert balances(customer) == (30, 70)
+    services.points_withdraw(actor=None, customer=customer, amount=50, idempotency_key="w1", allow_negative=True)
+    assert balances(customer) == (-20, 120)
+
+
+def test_the_same_key_and_request_moves_points_once(msp_org):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    first = services.points_allocate(actor=None, customer=customer, amount=40, idempotency_key="same")
+    second = services.points_allocate(actor=None, customer=customer, amount=40, idempotency_key="same")
+    assert first.pk == second.pk
+    assert balances(customer) == (40, 60)
+
+
+def test_the_same_key_with_another_amount_is_refused(msp_org):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    services.points_allocate(actor=None, customer=customer, amount=40, idempotency_key="same")
+    with pytest.raises(DomainError):
+        services.points_allocate(actor=None, customer=customer, amount=41, idempotency_key="same")
+    assert balances(customer) == (40, 60)
+
+
+@pytest.mark.parametrize("amount", [0, -5, 1.5, "10", True, None, services.MAX_POINTS + 1])
+def test_bad_amounts_are_refused_and_change_nothing(msp_org, amount):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    with pytest.raises(DomainError):
+        services.points_allocate(actor=None, customer=customer, amount=amount, idempotency_key="bad")
+    with pytest.raises(DomainError):
+        services.points_withdraw(actor=None, customer=customer, amount=amount, idempotency_key="bad2")
+    assert balances(customer) == (0, 100)
+
+
+def test_points_of_a_cancelled_account_cannot_be_changed(msp_org):
+    customer = CustomerAccountFactory(organization=msp_org, status="cancelled")
+    fund(msp_org, 100)
+    with pytest.raises(DomainError):
+        services.points_allocate(actor=None, customer=customer, amount=5, idempotency_key="c")
+    assert balances(customer) == (0, 100)
+
+
+def _short_customer(organization, users=30, balance=0):
+    customer = CustomerAccountFactory(organization=organization, contracted_users=users)
+    if balance:
+        give(customer, balance)
+    CustomerAccount.objects.filter(pk=customer.pk).update(
+        estimated_balance=CustomerAccount.objects.get(pk=customer.pk).points_balance - users
+    )
+    customer.refresh_from_db()
+    return customer
+
+
+def test_replenish_tops_each_short_account_up_to_an_estimate_of_zero(msp_org, msp_billing):
+    fund(msp_org, 1000)
+    short = _short_customer(msp_org, users=30, balance=10)  # estimate −20
+    negative = _short_customer(msp_org, users=20)
+    take(negative, 15)  # balance −15, estimate −35
+    enough = _short_customer(msp_org, users=10, balance=50)  # estimate 40
+    result = services.points_replenish(actor=msp_billing, customers=[short, negative, enough], batch_key="b1")
+    assert result.total == 55
+    for customer in (short, negative, enough):
+        customer.refresh_from_db()
+    assert (short.estimated_balance, negative.estimated_balance, enough.estimated_balance) == (0, 0, 40)
+    assert pool_balance(msp_org) == 1000 - 10 - 50 + 15 - 55
+    assert Transfer.objects.filter(idempotency_key=f"replenish:b1:{short.pk}", amount=20).exists()
+    assert AuditEvent.objects.filter(action="points.replenish").count() == 2
+
+
+def test_replenish_is_all_or_nothing_when_the_pool_is_short(msp_org):
+    fund(msp_org, 100)
+    first = _short_customer(msp_org, users=60)
+    second = _short_customer(msp_org, users=60)
+    before = Transfer.objects.count()
+    with pytest.raises(services.PoolShortage) as refused:
+        services.points_replenish(actor=None, customers=[first, second], batch_key="b1")
+    assert refused.value.missing == 20
+    assert Transfer.objects.count() == before
+    assert pool_balance(msp_org) == 100
+
+
+def test_a_repeated_replenish_batch_moves_points_once(msp_org):
+    fund(msp_org, 100)
+    customer = _short_customer(msp_org, users=30)
+    services.points_replenish(actor=None, customers=[customer], batch_key="b1")
+    again = services.points_replenish(actor=None, customers=[customer], batch_key="b1")
+    assert again.replayed and again.total == 30
+    assert pool_balance(msp_org) == 70
+
+
+def test_replenish_computes_from_the_estimate_at_the_time_not_from_the_preview(msp_org):
+    fund(msp_org, 100)
+    customer = _short_customer(msp_org, users=30)
+    preview = services.replenish_plan([customer])
+    give(customer, 25)  # someone added points after the preview was shown
+    services.points_replenish(actor=None, customers=[customer], batch_key="b1")
+    customer.refresh_from_db()
+    assert preview[0].points == 30
+    assert customer.estimated_balance == 0 and customer.points_balance == 30
+
+
+def test_an_adjustment_needs_a_reason_and_moves_against_issuance(msp_org, operator_user):
+    customer = CustomerAccountFactory(organization=msp_org)
+    wallet = ledger.wallet_for(customer)
+    with pytest.raises(DomainError):
+        services.points_adjust(actor=operator_user, account=wallet, amount=5, reason="  ", idempotency_key="x")
+    services.points_adjust(actor=operator_user, account=wallet, amount=-7, reason="typo", idempotency_key="x")
+    assert balances(customer)[0] == -7
+    assert ledger.system_account(LedgerAccountKind.ISSUANCE).balance == 7
+    assert AuditEvent.objects.get(action="points.adjust").after["reason"] == "typo"
+
+
+def test_an_adjustment_may_not_put_a_pool_in_debt(msp_org, operator_user):
+    fund(msp_org, 10)
+    pool = ledger.pool_for(msp_org)
+    with pytest.raises(services.PoolShortage):
+        services.points_adjust(actor=operator_user, account=pool, amount=-11, reason="r", idempotency_key="x")
+    assert pool_balance(msp_org) == 10
+
+
+def test_a_reversal_mirrors_the_transfer_once(msp_org, operator_user):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    allocation = give(customer, 40)
+    reversal = services.transfer_reverse(actor=operator_user, transfer=allocation, reason="wrong customer")
+    assert (reversal.debit_account_id, reversal.credit_account_id) == (
+        allocation.credit_account_id,
+        allocation.debit_account_id,
+    )
+    assert balances(customer) == (0, 100)
+    assert services.transfer_reverse(actor=operator_user, transfer=allocation, reason="again").pk == reversal.pk
+    with pytest.raises(DomainError):
+        services.transfer_reverse(actor=operator_user, transfer=reversal, reason="undo")
+    assert balances(customer) == (0, 100)
+    assert ledger_problems() == []
+
+
+def test_every_service_leaves_a_sound_ledger(msp_org, other_msp_org):
+    customers = [CustomerAccountFactory(organization=org) for org in (msp_org, msp_org, other_msp_org)]
+    fund(msp_org, 500)
+    fund(other_msp_org, 50)
+    for customer in customers:
+        give(customer, 20)
+        take(customer, 35)
+    services.points_adjust(actor=None, account=ledger.pool_for(msp_org), amount=9, reason="r", idempotency_key=key())
+    assert ledger_problems() == []
+    assert LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET).count() == 3
