@@ -21,4 +21,5 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
+    NavItem("billing_jobs:run_list", _("Billing jobs"), Cap.JOBS_VIEW, ("billing_jobs:run_",)),
 ]

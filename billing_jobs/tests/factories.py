@@ -24,7 +24,9 @@ def active_customer(organization, *, activated: dt.datetime, users: int = 20, po
     customer = CustomerAccountFactory(
         organization=organization, contracted_users=users, status="active", activated_at=activated, **fields
     )
-    ContractChange.objects.create(customer=customer, old_users=None, new_users=users, effective_at=activated)
+    ContractChange.objects.create(
+        customer=customer, old_users=None, new_users=users, effective_at=activated or customer.registered_at
+    )
     if points:
         buy(organization, points)
         move(
