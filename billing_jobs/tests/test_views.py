@@ -37,7 +37,10 @@ def date_url(customer):
     return f"/jobs/customers/{customer.pk}/cancellation-date/"
 
 
-SENTENCE = "解約処理が完了する際に、現在のポイントの不足分のポイントは補充され、残存分のポイントは消費されます。解約を続行しますか？"
+SENTENCE = (
+    "解約処理が完了する際に、現在のポイントの不足分のポイントは補充され、"
+    "残存分のポイントは消費されます。解約を続行しますか？"
+)
 
 
 def test_the_cancel_popup_asks_the_seed_question_and_shows_the_settlement(client_for, msp_admin, customer):
