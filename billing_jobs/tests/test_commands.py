@@ -58,7 +58,7 @@ def test_the_dry_run_prints_per_msp_totals_that_the_real_run_then_posts(portfoli
         .annotate(n=Count("id"), points=Sum("amount"))
     }
     assert posted == expected
-    assert len(expected) == 3
+    assert len(expected) > 3  # the demo MSPs as well as the ones above
     for total in expected.values():
         assert f"{total[0]} accounts, {total[1]} points" in output
     assert_ledger_consistent()
