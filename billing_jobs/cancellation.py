@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerAccount, CustomerStatus, CustomerStatusChange, User
+from accounts.customer_services import customer_transition, customer_withdraw
+from accounts.models import CustomerAccount, CustomerStatus, User
 from audit.services import audit_record
 from msp_portal import dates
 from msp_portal.errors import DomainError
@@ -80,18 +81,16 @@ def _settle_and_cancel(
                 actor=actor,
                 customer=customer_id,
             )
-        customer.status = CustomerStatus.CANCELLED
         customer.cancelled_at = cancelled_at
         if not scheduled:
             customer.cancellation_date = None
         customer.points_balance = customer.estimated_balance = 0
-        customer.save(update_fields=["status", "cancelled_at", "cancellation_date", "updated_at"])
-        CustomerStatusChange.objects.create(
+        customer_transition(
             customer=customer,
-            from_status=CustomerStatus.ACTIVE,
             to_status=CustomerStatus.CANCELLED,
             actor=actor if actor is not None and actor.is_authenticated else None,
             reason=_("Scheduled cancellation date reached") if scheduled else _("Cancelled immediately"),
+            update_fields=["cancelled_at", "cancellation_date"],
         )
         refresh_estimates(CustomerAccount.objects.filter(pk=customer_id), today=today)
         audit_record(
@@ -133,31 +132,10 @@ def customer_cancel(*, actor: User, customer: CustomerAccount, agreed: bool) -> 
 
 
 def _withdraw(*, actor: User, customer_id: int) -> CustomerAccount:
+    """A pending or returned application: withdrawn through the lifecycle's own service."""
     with transaction.atomic():
-        customer = _lock_customer(customer_id)
-        if customer.status not in WITHDRAWABLE:
-            raise DomainError(_("This application has already been withdrawn or processed."))
-        before = {"status": customer.status}
-        previous = customer.status
-        customer.status = CustomerStatus.WITHDRAWN
-        customer.cancellation_date = None
-        customer.save(update_fields=["status", "cancellation_date", "updated_at"])
-        CustomerStatusChange.objects.create(
-            customer=customer,
-            from_status=previous,
-            to_status=CustomerStatus.WITHDRAWN,
-            actor=actor,
-            reason=_("Application withdrawn"),
-        )
+        customer = customer_withdraw(actor=actor, customer=CustomerAccount(pk=customer_id))
         refresh_estimates(CustomerAccount.objects.filter(pk=customer_id))
-        audit_record(
-            actor=actor,
-            action="customer.withdraw",
-            obj=customer,
-            organization=customer.organization,
-            before=before,
-            after={"status": CustomerStatus.WITHDRAWN},
-        )
     return customer
 
 

@@ -51,13 +51,16 @@ def run_detail(request, pk: int):
     )
 
 
-def _back_url(request) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("dashboard")
+def _back_url(request, customer: CustomerAccount) -> str:
+    """Where the popup returns: a safe `next`, the page it was opened from (htmx), else the
+    customer's detail page."""
+    candidates = [request.POST.get("next"), request.GET.get("next")]
+    if getattr(request, "htmx", False):
+        candidates.append(request.htmx.current_url)
+    for url in candidates:
+        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+            return url
+    return reverse("customers:detail", args=[customer.pk])
 
 
 def _settlement_preview(customer: CustomerAccount) -> dict:
@@ -101,11 +104,11 @@ def customer_cancel_view(request, customer_id: int):
                 )
             else:
                 messages.success(request, _("%(name)s was cancelled.") % {"name": customer.company_name})
-            return popup_done(request, _back_url(request))
+            return popup_done(request, _back_url(request, customer))
     context = {
         "customer": customer,
         "form": form,
-        "next": _back_url(request),
+        "next": _back_url(request, customer),
         "withdraw": customer.status in WITHDRAWABLE,
         "cancellable": customer.status == CustomerStatus.ACTIVE or customer.status in WITHDRAWABLE,
         "preview": _settlement_preview(customer) if customer.status == CustomerStatus.ACTIVE else None,
@@ -138,11 +141,11 @@ def customer_cancellation_date_view(request, customer_id: int):
                     _("%(name)s will be cancelled on %(date)s.")
                     % {"name": customer.company_name, "date": day.isoformat()},
                 )
-            return popup_done(request, _back_url(request))
+            return popup_done(request, _back_url(request, customer))
     context = {
         "customer": customer,
         "form": form,
-        "next": _back_url(request),
+        "next": _back_url(request, customer),
         "settable": customer.status == CustomerStatus.ACTIVE,
         "date_value": request.POST.get("cancellation_date")
         if request.method == "POST"
