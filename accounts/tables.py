@@ -58,8 +58,11 @@ class CustomerTable(PortalTable):
         order_by=("estimated_balance", "id"),
         attrs={"th": {"class": "num"}, "td": {"class": "num"}},
     )
-    cancellation_date = tables.DateColumn(
-        verbose_name=_("Cancellation date"), format="Y/m/d", order_by=("cancellation_date", "id")
+    cancellation_date = tables.TemplateColumn(
+        template_name="billing_jobs/partials/cancellation_date_cell.html",
+        verbose_name=_("Cancellation date"),
+        order_by=("cancellation_date", "id"),
+        attrs={"td": {"class": "text-nowrap"}},
     )
     support_account = tables.Column(
         verbose_name=_("Support account"),

@@ -10,3 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "msp_portal.settings")
 app = Celery("msp_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+from billing_jobs.schedule import BEAT_SCHEDULE  # noqa: E402  (needs no Django setup)
+
+app.conf.beat_schedule = BEAT_SCHEDULE

@@ -253,6 +253,19 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 REDIS_URL = env.str("REDIS_URL", default="")
 
 # ---------------------------------------------------------------------------------------------
+# Billing jobs (DESIGN.md §5.6, §7): the daily run's knobs
+# ---------------------------------------------------------------------------------------------
+# How many due periods the daily run charges on its own (1: the latest 25th only); older gaps
+# are reported by verify_ledger and charged with `manage.py charge_period`.
+PORTAL_BILLING_CATCHUP_PERIODS = env.int("PORTAL_BILLING_CATCHUP_PERIODS", default=1)
+# Customer ids per chunk task of the monthly charge.
+PORTAL_BILLING_CHUNK_SIZE = env.int("PORTAL_BILLING_CHUNK_SIZE", default=5000)
+# Days a balance may stay negative before the account is flagged suspended (利用停止).
+PORTAL_SUSPENSION_GRACE_DAYS = env.int("PORTAL_SUSPENSION_GRACE_DAYS", default=30)
+# Days of the month on which shortage reminders and auto-replenish run.
+PORTAL_REMINDER_DAYS = [int(day) for day in env.list("PORTAL_REMINDER_DAYS", default=["20", "24"])]
+
+# ---------------------------------------------------------------------------------------------
 # Caches (local memory unless Redis is configured)
 # ---------------------------------------------------------------------------------------------
 if REDIS_URL:

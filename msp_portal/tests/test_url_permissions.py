@@ -8,6 +8,7 @@ route whose argument has no builder fails here, telling its developer to add one
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,10 +121,15 @@ class Persona:
             )
         return self._cache["transfer"]
 
+    def job_run(self):
+        from billing_jobs.models import JobRun
+
+        if "job_run" not in self._cache:
+            self._cache["job_run"] = JobRun.objects.create(kind="daily", run_date=dt.date(2026, 11, 25))
+        return self._cache["job_run"]
+
     def future_rule(self):
         """A consumption rule not yet in force (only those can be deleted)."""
-        import datetime as dt
-
         from points.models import ConsumptionRule
 
         if "rule" not in self._cache:
@@ -182,6 +188,7 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^c/password/set/", "token", lambda persona: "invalid-token"),
     (r"/bulk/import/", "token", lambda persona: persona.user_import().token),
     (r"^points/transfers/", "transfer_id", lambda persona: persona.transfer().pk),
+    (r"^jobs/<int:pk>/", "pk", lambda persona: persona.job_run().pk),
     (r"^points/rules/", "rule_id", lambda persona: persona.future_rule().pk),
     (r"^c/[^/]+/admins/", "pk", lambda persona: persona.customer_admin().pk),
     (r"^c/[^/]+/users/", "pk", lambda persona: persona.service_user().pk),

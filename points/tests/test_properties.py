@@ -4,6 +4,7 @@ a simple model predicts, and pools never below zero; verify_ledger agrees."""
 import datetime as dt
 import itertools
 
+import time_machine
 from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,6 +38,10 @@ operations = st.one_of(
 
 
 class LedgerPropertyTest(TestCase):
+    # Frozen at TODAY, with accounts activated the day before: no 25th is due yet, so
+    # verify_ledger's billing check (eligible accounts missing a charge) has nothing to report
+    # whatever the real date is, and the test is about the point operations alone.
+    @time_machine.travel(dt.datetime(2026, 11, 10, 12, tzinfo=dates.TOKYO), tick=False)
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.lists(operations, min_size=1, max_size=25), st.lists(st.integers(1, 60), min_size=4, max_size=4))
     def test_random_operations_keep_every_invariant(self, ops, users):
@@ -45,7 +50,7 @@ class LedgerPropertyTest(TestCase):
             CustomerAccountFactory(
                 organization=msps[i % MSPS],
                 contracted_users=users[i],
-                activated_at=dates.start_of_day(dt.date(2026, 1, 1)),
+                activated_at=dates.start_of_day(TODAY - dt.timedelta(days=1)),
             )
             for i in range(CUSTOMERS)
         ]

@@ -1,0 +1,188 @@
+"""Cancellation (解約, DESIGN.md §6): immediate, scheduled, and the daily run's due ones.
+
+Settlement, in the same transaction as the status change: first any charge the account still
+owes (a 25th it was active on and that no run has charged yet), then a negative balance is
+topped up from the MSP's pool (`settlement_topup`; only here may a pool go below zero) and a
+positive one forfeited (`settlement_forfeit`), so the wallet ends at exactly 0. The settlement's
+idempotency key `settle:<customer id>` makes a second settlement impossible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.customer_services import customer_transition, customer_withdraw
+from accounts.models import CustomerAccount, CustomerStatus, User
+from audit.services import audit_record
+from msp_portal import dates
+from msp_portal.errors import DomainError
+from points import ledger
+from points.estimates import refresh_estimates
+from points.models import LedgerAccountKind, TransferKind
+
+from .charging import charge_customer
+from .selectors import due_periods
+
+WITHDRAWABLE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.REJECTED)
+
+
+def settlement_key(customer_id: int) -> str:
+    return f"settle:{customer_id}"
+
+
+def _require_agreement(agreed: bool) -> None:
+    if not agreed:
+        raise DomainError(_("Check “I agree” to continue."))
+
+
+def _lock_customer(customer_id: int) -> CustomerAccount:
+    return CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer_id)
+
+
+def _settle_and_cancel(
+    customer_id: int, *, actor: User | None, cancelled_at: dt.datetime, today: dt.date, scheduled: bool
+) -> CustomerAccount | None:
+    """Charge what is owed, settle to 0 and mark the account cancelled. Returns None when the
+    account is no longer active (cancelled meanwhile by someone else)."""
+    organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
+    wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
+    consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
+    with transaction.atomic():
+        ledger.lock_accounts(wallet, pool)
+        customer = _lock_customer(customer_id)
+        if customer.status != CustomerStatus.ACTIVE:
+            return None
+        charged = {period: charge_customer(customer_id, period) for period in due_periods(today)}
+        locked = ledger.lock_accounts(wallet, pool)
+        locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
+        balance = locked[wallet.pk].balance
+        before = {"status": customer.status, "points_balance": balance, "cancellation_date": customer.cancellation_date}
+        if balance < 0:
+            ledger.post(
+                kind=TransferKind.SETTLEMENT_TOPUP,
+                debit=locked[pool.pk],
+                credit=locked[wallet.pk],
+                amount=-balance,
+                idempotency_key=settlement_key(customer_id),
+                actor=actor,
+                customer=customer_id,
+            )
+        elif balance > 0:
+            ledger.post(
+                kind=TransferKind.SETTLEMENT_FORFEIT,
+                debit=locked[wallet.pk],
+                credit=locked_consumed,
+                amount=balance,
+                idempotency_key=settlement_key(customer_id),
+                actor=actor,
+                customer=customer_id,
+            )
+        customer.cancelled_at = cancelled_at
+        if not scheduled:
+            customer.cancellation_date = None
+        customer.points_balance = customer.estimated_balance = 0
+        customer_transition(
+            customer=customer,
+            to_status=CustomerStatus.CANCELLED,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            reason=_("Scheduled cancellation date reached") if scheduled else _("Cancelled immediately"),
+            update_fields=["cancelled_at", "cancellation_date"],
+        )
+        refresh_estimates(CustomerAccount.objects.filter(pk=customer_id), today=today)
+        audit_record(
+            actor=actor,
+            action="customer.cancel",
+            obj=customer,
+            organization=customer.organization,
+            before=before,
+            after={
+                "status": CustomerStatus.CANCELLED,
+                "points_balance": 0,
+                "settlement_topup": max(0, -balance),
+                "settlement_forfeit": max(0, balance),
+                "charged_before_settlement": {p: n for p, n in charged.items() if n},
+                "scheduled": scheduled,
+            },
+        )
+    return customer
+
+
+def customer_cancel(*, actor: User, customer: CustomerAccount, agreed: bool) -> CustomerAccount:
+    """Cancel an account now (解約). Active: charge what it still owes, settle its wallet to 0
+    from/to the MSP pool and mark it cancelled, in one transaction. A pending or returned
+    application is withdrawn instead (no points involved). Anything else raises DomainError."""
+    _require_agreement(agreed)
+    if customer.status in WITHDRAWABLE:
+        return _withdraw(actor=actor, customer_id=customer.pk)
+    if customer.status != CustomerStatus.ACTIVE:
+        raise DomainError(
+            _("This account cannot be cancelled in its current status (%(status)s).")
+            % {"status": customer.get_status_display()}
+        )
+    cancelled = _settle_and_cancel(
+        customer.pk, actor=actor, cancelled_at=timezone.now(), today=dates.today(), scheduled=False
+    )
+    if cancelled is None:
+        raise DomainError(_("This account has already been cancelled."))
+    return cancelled
+
+
+def _withdraw(*, actor: User, customer_id: int) -> CustomerAccount:
+    """A pending or returned application: withdrawn through the lifecycle's own service."""
+    with transaction.atomic():
+        customer = customer_withdraw(actor=actor, customer=CustomerAccount(pk=customer_id))
+        refresh_estimates(CustomerAccount.objects.filter(pk=customer_id))
+    return customer
+
+
+def customer_schedule_cancellation(
+    *, actor: User, customer: CustomerAccount, cancellation_date: dt.date | None, agreed: bool
+) -> CustomerAccount:
+    """Set, change or clear (None) the scheduled cancellation date (解約予定日) of an active
+    account. A date must be in the future (Asia/Tokyo) and needs the agreement; clearing does
+    not. On that date the daily run cancels the account with the same settlement."""
+    if cancellation_date is not None:
+        _require_agreement(agreed)
+        if cancellation_date <= dates.today():
+            raise DomainError(_("The cancellation date must be a future date."))
+    with transaction.atomic():
+        locked = _lock_customer(customer.pk)
+        if locked.status != CustomerStatus.ACTIVE:
+            raise DomainError(_("Only an active account can have a cancellation date."))
+        if locked.cancellation_date is not None and locked.cancellation_date <= dates.today():
+            raise DomainError(_("The cancellation date has been reached; it can no longer be changed."))
+        if locked.cancellation_date == cancellation_date:
+            return locked
+        before = {"cancellation_date": locked.cancellation_date}
+        locked.cancellation_date = cancellation_date
+        locked.save(update_fields=["cancellation_date", "updated_at"])
+        refresh_estimates(CustomerAccount.objects.filter(pk=locked.pk))
+        audit_record(
+            actor=actor,
+            action="customer.schedule_cancellation" if cancellation_date else "customer.clear_cancellation",
+            obj=locked,
+            organization=locked.organization,
+            before=before,
+            after={"cancellation_date": cancellation_date},
+        )
+    locked.refresh_from_db()
+    return locked
+
+
+def cancel_due(customer_id: int, *, run_date: dt.date) -> bool:
+    """The daily run's cancellation of an account whose date has come: effective at 00:00 JST
+    of its cancellation date. False when there was nothing to do (already cancelled)."""
+    customer = CustomerAccount.objects.filter(pk=customer_id).values("cancellation_date", "status").first()
+    if customer is None or customer["status"] != CustomerStatus.ACTIVE or customer["cancellation_date"] is None:
+        return False
+    if customer["cancellation_date"] > run_date:
+        return False
+    cancelled_at = dates.start_of_day(customer["cancellation_date"])
+    return (
+        _settle_and_cancel(customer_id, actor=None, cancelled_at=cancelled_at, today=run_date, scheduled=True)
+        is not None
+    )

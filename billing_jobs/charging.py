@@ -1,0 +1,231 @@
+"""The monthly consumption: charge the eligible accounts of one id range for one period.
+
+Two implementations of one contract, "post every missing charge of the range, once":
+- PostgreSQL: set-based. Missing wallets are created with one INSERT … SELECT; the range's
+  owing wallets are locked in id order; one statement inserts the consumption transfers
+  (ON CONFLICT DO NOTHING against the per-(wallet, period) unique index and the idempotency
+  key), computing each transfer's sequence and balance-after from the locked wallet row (each
+  wallet gets at most one consumption per period, so `last_seq + 1` is exact), and moves the
+  wallet and customer balances of exactly the rows it inserted; the `consumed` account moves
+  once per range.
+- Everything else (SQLite, a single account): a loop over `points.ledger.post`.
+
+Lock order, shared with the cancellation settlement so they can never deadlock: pools and
+wallets (by id), then customer rows, then the `consumed` system account.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import CustomerAccount
+from msp_portal import dates
+from points import ledger
+from points.estimates import refresh_estimates
+from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from points.rules import rule_at
+
+from .selectors import owing
+
+
+def consumption_key(customer_id: int, period: str) -> str:
+    return f"consume:{customer_id}:{period}"
+
+
+def snapshot_for(rule: ConsumptionRule, contracted_users: int, charge_day: dt.date, period: str) -> dict:
+    return {
+        "period": period,
+        "charge_date": charge_day.isoformat(),
+        "contracted_users": contracted_users,
+        "rule_id": rule.pk,
+        "base_points": rule.base_points,
+        "included_users": rule.included_users,
+        "points_per_extra_user": rule.points_per_extra_user,
+    }
+
+
+def charge_range(period: str, first_id: int, last_id: int, *, today: dt.date) -> tuple[int, int]:
+    """Charge every account with id in [first_id, last_id] that owes `period` and has not
+    been charged for it. One transaction; safe to re-run and to run concurrently (a re-run
+    posts nothing). Returns (accounts charged, points charged)."""
+    queryset = CustomerAccount.objects.filter(pk__gte=first_id, pk__lte=last_id)
+    if connection.vendor == "postgresql":
+        return _charge_set_based(period, queryset, today=today)
+    return _charge_each(period, queryset, today=today)
+
+
+def charge_customer(customer_id: int, period: str) -> int:
+    """Charge one account for `period` if it owes it; the caller's transaction must already
+    hold the account's wallet (and customer row) lock. Returns the points charged."""
+    row = (
+        owing(period, CustomerAccount.objects.filter(pk=customer_id))
+        .filter(charge_amount__gt=0)
+        .values("charge_users", "charge_amount")
+        .first()
+    )
+    if row is None:
+        return 0
+    wallet = ledger.wallet_for(customer_id)
+    consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
+    locked_wallet = ledger.lock_accounts(wallet)[wallet.pk]
+    locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
+    charge_day = dates.charge_date(period)
+    ledger.post(
+        kind=TransferKind.CONSUMPTION,
+        debit=locked_wallet,
+        credit=locked_consumed,
+        amount=row["charge_amount"],
+        idempotency_key=consumption_key(customer_id, period),
+        customer=customer_id,
+        period=period,
+        snapshot=snapshot_for(rule_at(charge_day), row["charge_users"], charge_day, period),
+    )
+    return row["charge_amount"]
+
+
+def _charge_each(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
+    rows = list(owing(period, queryset).filter(charge_amount__gt=0).values("pk", "charge_users", "charge_amount"))
+    if not rows:
+        return 0, 0
+    charge_day = dates.charge_date(period)
+    rule = rule_at(charge_day)
+    wallets = dict(
+        LedgerAccount.objects.filter(
+            kind=LedgerAccountKind.WALLET, customer_id__in=[r["pk"] for r in rows]
+        ).values_list("customer_id", "pk")
+    )
+    for row in rows:
+        if row["pk"] not in wallets:
+            wallets[row["pk"]] = ledger.wallet_for(row["pk"]).pk
+    consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
+    charged = points = 0
+    with transaction.atomic():
+        locked = ledger.lock_accounts(*wallets.values())
+        locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
+        # Read under the lock: a concurrent run may have charged some of them meanwhile.
+        already = set(
+            Transfer.objects.filter(
+                kind=TransferKind.CONSUMPTION, period=period, debit_account_id__in=list(wallets.values())
+            ).values_list("debit_account_id", flat=True)
+        )
+        for row in rows:
+            wallet_id = wallets[row["pk"]]
+            if wallet_id in already:
+                continue
+            ledger.post(
+                kind=TransferKind.CONSUMPTION,
+                debit=locked[wallet_id],
+                credit=locked_consumed,
+                amount=row["charge_amount"],
+                idempotency_key=consumption_key(row["pk"], period),
+                customer=row["pk"],
+                period=period,
+                snapshot=snapshot_for(rule, row["charge_users"], charge_day, period),
+            )
+            charged += 1
+            points += row["charge_amount"]
+        if charged:
+            refresh_estimates(queryset.filter(pk__in=[r["pk"] for r in rows]), today=today)
+    return charged, points
+
+
+_INSERT_CONSUMPTION = """
+WITH owing AS ({owing_sql}),
+inserted AS (
+    INSERT INTO points_transfer (
+        debit_account_id, credit_account_id, amount, kind, customer_id, period, memo, order_reference,
+        actor_id, created_at, idempotency_key, request_hash, debit_seq, debit_balance_after,
+        credit_seq, credit_balance_after, snapshot, reverses_id
+    )
+    SELECT owing.wallet_id, %s::bigint, owing.amount, 'consumption', owing.customer_id, %s::text, '', '',
+        NULL, %s::timestamptz, 'consume:' || owing.customer_id::text || ':' || %s::text, '',
+        owing.wallet_seq + 1, owing.wallet_balance - owing.amount, NULL, NULL,
+        jsonb_build_object(
+            'period', %s::text, 'charge_date', %s::text, 'contracted_users', owing.users,
+            'rule_id', %s::bigint, 'base_points', %s::bigint, 'included_users', %s::bigint,
+            'points_per_extra_user', %s::bigint
+        ),
+        NULL
+    FROM owing
+    ON CONFLICT DO NOTHING
+    RETURNING debit_account_id, customer_id, amount
+),
+wallets AS (
+    UPDATE points_ledgeraccount AS w
+    SET balance = w.balance - inserted.amount, last_seq = w.last_seq + 1
+    FROM inserted WHERE w.id = inserted.debit_account_id
+),
+customers AS (
+    UPDATE accounts_customeraccount AS c
+    SET points_balance = c.points_balance - inserted.amount,
+        estimated_balance = c.estimated_balance - inserted.amount
+    FROM inserted WHERE c.id = inserted.customer_id
+)
+SELECT customer_id, amount FROM inserted
+"""
+
+_CREATE_WALLETS = """
+INSERT INTO points_ledgeraccount (kind, organization_id, customer_id, balance, last_seq, created_at)
+SELECT 'wallet', NULL, missing.missing_id, 0, 0, %s::timestamptz FROM ({missing_sql}) AS missing
+ON CONFLICT (customer_id) DO NOTHING
+"""
+
+
+def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
+    charge_day = dates.charge_date(period)
+    rule = rule_at(charge_day)
+    consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
+    due = owing(period, queryset).filter(charge_amount__gt=0)
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        missing_sql, missing_params = due.filter(wallet__isnull=True).values(missing_id=F("pk")).query.sql_with_params()
+        cursor.execute(_CREATE_WALLETS.format(missing_sql=missing_sql), [now, *missing_params])
+        wallet_ids = list(
+            LedgerAccount.objects.select_for_update(of=("self",))
+            .filter(kind=LedgerAccountKind.WALLET, customer_id__in=due.values("pk"))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not wallet_ids:
+            return 0, 0
+        # A new statement, so it sees what a concurrent run committed while we waited for the locks.
+        owing_sql, owing_params = (
+            due.filter(wallet__id__in=wallet_ids)
+            .values(
+                customer_id=F("pk"),
+                wallet_id=F("wallet__id"),
+                wallet_balance=F("wallet__balance"),
+                wallet_seq=F("wallet__last_seq"),
+                users=F("charge_users"),
+                amount=F("charge_amount"),
+            )
+            .query.sql_with_params()
+        )
+        cursor.execute(
+            _INSERT_CONSUMPTION.format(owing_sql=owing_sql),
+            [
+                *owing_params,
+                consumed.pk,
+                period,
+                now,
+                period,
+                period,
+                charge_day.isoformat(),
+                rule.pk,
+                rule.base_points,
+                rule.included_users,
+                rule.points_per_extra_user,
+            ],
+        )
+        inserted = cursor.fetchall()
+        if not inserted:
+            return 0, 0
+        total = sum(amount for _customer, amount in inserted)
+        ledger.lock_accounts(consumed)
+        LedgerAccount.objects.filter(pk=consumed.pk).update(balance=F("balance") + total)
+        refresh_estimates(CustomerAccount.objects.filter(pk__in=[c for c, _a in inserted]), today=today)
+    return len(inserted), total

@@ -1,0 +1,18 @@
+"""The beat schedule, defined once (msp_portal/celery.py installs it). Imports no models.
+
+Times are Asia/Tokyo (CELERY_TIMEZONE; no daylight saving time). Beat only triggers: the scan
+decides from the database what is due, so a missed or doubled beat changes nothing.
+"""
+
+from celery.schedules import crontab
+
+BEAT_SCHEDULE = {
+    # Every hour at :05: the first scan after midnight runs the day's billing (due cancellations,
+    # the 25th's consumption, suspension, reminder days); later scans only retry a day whose run
+    # did not succeed. Expires before the next one so a backlog never piles up.
+    "billing-scan-hourly": {
+        "task": "billing_jobs.tasks.billing_scan",
+        "schedule": crontab(minute=5),
+        "options": {"expires": 55 * 60},
+    },
+}

@@ -1,0 +1,370 @@
+"""The daily billing run (DESIGN.md §5.6, §7) and the explicit charge of one period.
+
+For a run date D (a business date in Asia/Tokyo) the run does, in this order:
+1. the scheduled cancellations whose date is on or before D (each charges what the account
+   still owes, then settles it to 0);
+2. the consumption of every due period (`due_periods`) for every eligible account not yet
+   charged, in id-range chunks (`JobRunChunk`), inline or fanned out over Celery workers;
+3. suspension flags (negative longer than the grace period → suspended; back at ≥ 0 → lifted);
+4. on reminder days: auto-replenish (accounts that asked for it, when the pool can pay), then
+   one shortage reminder per MSP listing the accounts whose estimate is still negative.
+Every step is idempotent: re-running a date, or running it twice at once, posts nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Concat, Greatest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import CustomerAccount, CustomerStatus
+from audit.services import audit_record
+from msp_portal import context, dates
+from msp_portal.errors import DomainError
+from points import ledger
+from points.models import Transfer, TransferKind
+
+from .cancellation import cancel_due
+from .charging import charge_range
+from .models import ChunkStatus, JobKind, JobRun, JobRunChunk, JobStatus, ShortageReminder
+from .selectors import due_cancellations, due_periods
+
+logger = logging.getLogger(__name__)
+
+
+def _append_error(job_id: int, text: str) -> None:
+    JobRun.objects.filter(pk=job_id).update(errors=Concat(F("errors"), Value(text.rstrip() + "\n")))
+
+
+# --- Runs ------------------------------------------------------------------------------------
+
+
+def run_billing(run_date: dt.date, *, inline: bool = True, triggered_by: str = "") -> JobRun:
+    """Start (and with `inline`, complete) the daily run of `run_date`. Without `inline` the
+    charge chunks go to Celery workers after commit, and the last one to finish triggers the
+    final steps (`finish_run`)."""
+    periods = due_periods(run_date)
+    job = JobRun.objects.create(kind=JobKind.DAILY, run_date=run_date, periods=periods, triggered_by=triggered_by)
+    with context.acting(channel="job"):
+        cancelled = _run_due_cancellations(job)
+        JobRun.objects.filter(pk=job.pk).update(counts={"cancelled": cancelled})
+        _plan_and_dispatch(job, periods, inline=inline)
+    job.refresh_from_db()
+    return job
+
+
+def charge_period(period: str, *, inline: bool = True, triggered_by: str = "") -> JobRun:
+    """Charge every eligible account not yet charged for `period` (an explicit catch-up of a
+    gap older than the daily run reaches). The period's 25th must have come."""
+    charge_day = dates.charge_date(period)
+    if charge_day > dates.today():
+        raise DomainError(_("The 25th of %(period)s has not come yet.") % {"period": period})
+    job = JobRun.objects.create(
+        kind=JobKind.CHARGE_PERIOD, run_date=dates.today(), periods=[period], triggered_by=triggered_by
+    )
+    with context.acting(channel="job"):
+        _plan_and_dispatch(job, [period], inline=inline)
+    job.refresh_from_db()
+    return job
+
+
+def _run_due_cancellations(job: JobRun) -> int:
+    cancelled = 0
+    for customer_id in due_cancellations(job.run_date).order_by("pk").values_list("pk", flat=True).iterator():
+        try:
+            cancelled += cancel_due(customer_id, run_date=job.run_date)
+        except Exception as exc:  # one account's failure must not stop the others; it is recorded
+            logger.exception("Scheduled cancellation of customer %s failed", customer_id)
+            _append_error(job.pk, f"cancel customer {customer_id}: {type(exc).__name__}: {exc}")
+    return cancelled
+
+
+def _plan_and_dispatch(job: JobRun, periods: list[str], *, inline: bool) -> None:
+    bounds = CustomerAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    size = max(1, settings.PORTAL_BILLING_CHUNK_SIZE)
+    chunks = []
+    if bounds["lo"] is not None:
+        for period in periods:
+            for first in range(bounds["lo"], bounds["hi"] + 1, size):
+                chunks.append(JobRunChunk(job_run=job, period=period, first_id=first, last_id=first + size - 1))
+    with transaction.atomic():
+        JobRunChunk.objects.bulk_create(chunks)
+        JobRun.objects.filter(pk=job.pk).update(chunks_total=len(chunks))
+        chunk_ids = list(job.chunks.order_by("period", "first_id").values_list("pk", flat=True))
+        if not inline:
+            from .tasks import charge_chunk_task, finish_run_task
+
+            if chunk_ids:
+                for chunk_id in chunk_ids:
+                    transaction.on_commit(lambda chunk_id=chunk_id: charge_chunk_task.delay(chunk_id))
+            else:
+                JobRun.objects.filter(pk=job.pk).update(status=JobStatus.FINISHING)
+                transaction.on_commit(lambda: finish_run_task.delay(job.pk))
+    if inline:
+        for chunk_id in chunk_ids:
+            try:
+                run_chunk(chunk_id)
+            except Exception as exc:  # recorded on the chunk and the run; the other chunks go on
+                logger.exception("Billing chunk %s failed", chunk_id)
+                chunk_failed(chunk_id, exc)
+        if mark_finishing(job.pk):
+            finish_run(job.pk)
+
+
+def run_chunk(chunk_id: int) -> bool:
+    """Charge one chunk; marks it done in the same transaction as its charges, so a crash
+    leaves it either fully done or to be re-run. Returns True when this call completed it."""
+    chunk = JobRunChunk.objects.select_related("job_run").get(pk=chunk_id)
+    if chunk.status != ChunkStatus.PENDING:
+        return False
+    with context.acting(channel="job"), transaction.atomic():
+        charged, points = charge_range(chunk.period, chunk.first_id, chunk.last_id, today=chunk.job_run.run_date)
+        updated = JobRunChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
+            status=ChunkStatus.DONE, charged=charged, points=points, finished_at=timezone.now()
+        )
+        if updated:
+            JobRun.objects.filter(pk=chunk.job_run_id).update(chunks_done=F("chunks_done") + 1)
+    return bool(updated)
+
+
+def chunk_failed(chunk_id: int, exc: BaseException) -> None:
+    with transaction.atomic():
+        chunk = JobRunChunk.objects.select_for_update().get(pk=chunk_id)
+        if chunk.status != ChunkStatus.PENDING:
+            return
+        chunk.status = ChunkStatus.FAILED
+        chunk.error = f"{type(exc).__name__}: {exc}"
+        chunk.finished_at = timezone.now()
+        chunk.save(update_fields=["status", "error", "finished_at"])
+        JobRun.objects.filter(pk=chunk.job_run_id).update(chunks_done=F("chunks_done") + 1)
+        _append_error(chunk.job_run_id, f"chunk {chunk.period} [{chunk.first_id}, {chunk.last_id}]: {chunk.error}")
+
+
+def mark_finishing(job_id: int) -> bool:
+    """Move the run to FINISHING once all its chunks are done or failed; True for exactly one
+    caller, which then runs `finish_run`."""
+    with transaction.atomic():
+        job = JobRun.objects.select_for_update().get(pk=job_id)
+        if job.status != JobStatus.RUNNING or job.chunks_done < job.chunks_total:
+            return False
+        job.status = JobStatus.FINISHING
+        job.save(update_fields=["status"])
+    return True
+
+
+def finish_run(job_id: int) -> JobRun:
+    """The run's last steps (suspension, then reminders and auto-replenish on their days, for a
+    daily run), the totals, and the final status."""
+    job = JobRun.objects.get(pk=job_id)
+    if job.is_finished:
+        return job
+    counts = dict(job.counts)
+    by_period = {
+        row["period"]: {"accounts": row["accounts"], "points": row["points"]}
+        for row in job.chunks.values("period")
+        .order_by("period")
+        .annotate(accounts=Sum("charged"), points=Sum("points"))
+    }
+    counts["charged"] = by_period
+    if job.kind == JobKind.DAILY:
+        with context.acting(channel="job"):
+            for name, step in (("suspension", update_suspensions), ("reminders", run_reminder_day)):
+                try:
+                    counts.update(step(job.run_date))
+                except Exception as exc:  # recorded; the run is marked failed and beat retries it
+                    logger.exception("Billing step %s failed", name)
+                    _append_error(job.pk, f"{name}: {type(exc).__name__}: {exc}")
+    job.refresh_from_db(fields=["errors"])
+    failed = job.chunks.filter(status=ChunkStatus.FAILED).exists()
+    JobRun.objects.filter(pk=job.pk).update(
+        counts=counts,
+        status=JobStatus.FAILED if failed or job.errors else JobStatus.SUCCEEDED,
+        finished_at=timezone.now(),
+    )
+    if not failed and not job.errors:
+        # Whatever an interrupted earlier run of the same date left undone, this one has done.
+        JobRun.objects.filter(
+            kind=job.kind,
+            run_date=job.run_date,
+            periods=job.periods,
+            status=JobStatus.RUNNING,
+            started_at__lt=job.started_at,
+        ).update(status=JobStatus.SUPERSEDED, finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+def should_run_today(today: dt.date) -> bool:
+    """The hourly scan's question: is there no successful daily run of today yet, and none
+    started within the last hour still in progress?"""
+    runs = JobRun.objects.filter(kind=JobKind.DAILY, run_date=today)
+    if runs.filter(status=JobStatus.SUCCEEDED).exists():
+        return False
+    recent = timezone.now() - dt.timedelta(hours=1)
+    return not runs.filter(status__in=(JobStatus.RUNNING, JobStatus.FINISHING), started_at__gte=recent).exists()
+
+
+# --- Suspension --------------------------------------------------------------------------------
+
+
+def negative_since_expression():
+    """When the wallet's balance last went below zero and stayed there: the time of the
+    transfer right after its latest one that left the balance at or above zero."""
+    wallet = OuterRef("wallet_id")
+    last_debit_ok = Transfer.objects.filter(debit_account=wallet, debit_balance_after__gte=0).order_by("-debit_seq")
+    last_credit_ok = Transfer.objects.filter(credit_account=wallet, credit_balance_after__gte=0).order_by("-credit_seq")
+    return Greatest(
+        Coalesce(Subquery(last_debit_ok.values("debit_seq")[:1]), Value(0)),
+        Coalesce(Subquery(last_credit_ok.values("credit_seq")[:1]), Value(0)),
+    )
+
+
+def update_suspensions(run_date: dt.date) -> dict[str, int]:
+    """Flag 利用停止 on active accounts negative for longer than PORTAL_SUSPENSION_GRACE_DAYS;
+    lift the flag from accounts back at or above zero."""
+    now = timezone.now()
+    limit = now - dt.timedelta(days=settings.PORTAL_SUSPENSION_GRACE_DAYS)
+    first_negative = Transfer.objects.filter(
+        Q(debit_account=OuterRef("wallet_id"), debit_seq=OuterRef("last_ok_seq") + 1)
+        | Q(credit_account=OuterRef("wallet_id"), credit_seq=OuterRef("last_ok_seq") + 1)
+    ).values("created_at")[:1]
+    candidates = (
+        CustomerAccount.objects.filter(status=CustomerStatus.ACTIVE, suspended_at__isnull=True, points_balance__lt=0)
+        .annotate(wallet_id=F("wallet__id"))
+        .annotate(last_ok_seq=negative_since_expression())
+        .annotate(negative_since=Subquery(first_negative))
+        .filter(negative_since__lte=limit)
+    )
+    suspended = lifted = 0
+    for customer in candidates.select_related("organization").iterator():
+        with transaction.atomic():
+            if CustomerAccount.objects.filter(pk=customer.pk, suspended_at__isnull=True, points_balance__lt=0).update(
+                suspended_at=now
+            ):
+                suspended += 1
+                audit_record(
+                    actor=None,
+                    action="customer.suspend",
+                    obj=customer,
+                    organization=customer.organization,
+                    before={"suspended_at": None},
+                    after={"suspended_at": now, "negative_since": customer.negative_since},
+                )
+    for customer in (
+        CustomerAccount.objects.filter(suspended_at__isnull=False, points_balance__gte=0)
+        .select_related("organization")
+        .iterator()
+    ):
+        with transaction.atomic():
+            if CustomerAccount.objects.filter(pk=customer.pk, suspended_at__isnull=False, points_balance__gte=0).update(
+                suspended_at=None
+            ):
+                lifted += 1
+                audit_record(
+                    actor=None,
+                    action="customer.unsuspend",
+                    obj=customer,
+                    organization=customer.organization,
+                    before={"suspended_at": customer.suspended_at},
+                    after={"suspended_at": None},
+                )
+    return {"suspended": suspended, "unsuspended": lifted}
+
+
+# --- Reminder days -----------------------------------------------------------------------------
+
+
+@dataclass
+class ReplenishResult:
+    replenished: int = 0
+    points: int = 0
+    skipped: list[int] = field(default_factory=list)
+
+
+def auto_replenish_key(run_date: dt.date, customer_id: int) -> str:
+    return f"auto-replenish:{run_date.isoformat()}:{customer_id}"
+
+
+def auto_replenish(run_date: dt.date) -> ReplenishResult:
+    """For active accounts with auto-replenish on and a negative estimate, allocate exactly
+    −estimate from the MSP pool, if the pool can pay; otherwise skip (and report) them."""
+    result = ReplenishResult()
+    candidates = CustomerAccount.objects.filter(
+        status=CustomerStatus.ACTIVE, auto_replenish=True, estimated_balance__lt=0
+    ).order_by("organization_id", "pk")
+    for customer_id, organization_id in candidates.values_list("pk", "organization_id").iterator():
+        key = auto_replenish_key(run_date, customer_id)
+        if Transfer.objects.filter(idempotency_key=key).exists():
+            continue
+        wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
+        with transaction.atomic():
+            locked = ledger.lock_accounts(wallet, pool)
+            customer = CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer_id)
+            need = -customer.estimated_balance
+            if customer.status != CustomerStatus.ACTIVE or need <= 0:
+                continue
+            if locked[pool.pk].balance < need:
+                result.skipped.append(customer_id)
+                continue
+            ledger.post(
+                kind=TransferKind.ALLOCATE,
+                debit=locked[pool.pk],
+                credit=locked[wallet.pk],
+                amount=need,
+                idempotency_key=key,
+                customer=customer_id,
+                memo="auto-replenish",
+            )
+            audit_record(
+                actor=None,
+                action="points.auto_replenish",
+                obj=customer,
+                organization=customer.organization,
+                before={"estimated_balance": -need},
+                after={"estimated_balance": 0, "points": need},
+            )
+            result.replenished += 1
+            result.points += need
+    return result
+
+
+def queue_shortage_reminders(run_date: dt.date) -> int:
+    """Record one reminder per MSP with accounts whose estimate is negative, and send it after
+    commit. The record is unique per (MSP, date), so a re-run sends nothing twice."""
+    rows = (
+        CustomerAccount.objects.filter(status=CustomerStatus.ACTIVE, estimated_balance__lt=0)
+        .values("organization_id")
+        .order_by("organization_id")
+        .annotate(n=Count("id"))
+    )
+    queued = 0
+    for row in rows:
+        with transaction.atomic():
+            reminder, created = ShortageReminder.objects.get_or_create(
+                organization_id=row["organization_id"], reminder_date=run_date, defaults={"accounts": row["n"]}
+            )
+            if created:
+                from .tasks import send_shortage_reminder_task
+
+                transaction.on_commit(lambda pk=reminder.pk: send_shortage_reminder_task.delay(pk))
+                queued += 1
+    return queued
+
+
+def run_reminder_day(run_date: dt.date) -> dict[str, int]:
+    if run_date.day not in settings.PORTAL_REMINDER_DAYS:
+        return {}
+    result = auto_replenish(run_date)
+    return {
+        "auto_replenished": result.replenished,
+        "auto_replenished_points": result.points,
+        "auto_replenish_skipped": len(result.skipped),
+        "reminders": queue_shortage_reminders(run_date),
+    }

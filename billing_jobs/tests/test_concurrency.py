@@ -1,0 +1,66 @@
+"""Two runs of the same date at once, on PostgreSQL with real row locks (threads, each with
+its own database connection)."""
+
+import datetime as dt
+import threading
+
+import pytest
+import time_machine
+from django.db import connection, connections
+from django.test import override_settings
+
+from accounts.models import CustomerAccount
+from billing_jobs.selectors import missing_charges
+from billing_jobs.services import run_billing
+
+from .factories import active_customer, assert_ledger_consistent, at, consumptions
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+D = dt.date
+
+
+def _run_concurrently(target, count: int) -> list[BaseException]:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            barrier.wait()
+            target()
+        except BaseException as exc:  # reported by the test
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+@override_settings(PORTAL_BILLING_CHUNK_SIZE=7)
+def test_two_runs_at_once_charge_each_account_exactly_once(msp_org, other_msp_org):
+    assert connection.vendor == "postgresql"
+    customers = [
+        active_customer(org, activated=at(D(2026, 10, 26)), users=5 + n, points=n)
+        for n in range(40)
+        for org in (msp_org, other_msp_org)
+    ]
+    CustomerAccount.objects.filter(pk=customers[3].pk).update(cancellation_date=D(2026, 11, 26))
+    initial = dict(CustomerAccount.objects.values_list("pk", "points_balance"))
+    with time_machine.travel(at(D(2026, 11, 26), 0, 10), tick=False):
+        errors = _run_concurrently(lambda: run_billing(D(2026, 11, 26)), 3)
+    assert errors == []
+    assert consumptions(period="2026-11").count() == len(customers)
+    assert consumptions(period="2026-11").values("customer").distinct().count() == len(customers)
+    for before in customers:
+        if before.pk == customers[3].pk:
+            continue  # cancelled on the 26th: charged, then settled to 0
+        expected = initial[before.pk] - (10 + max(0, before.contracted_users - 10))
+        assert CustomerAccount.objects.get(pk=before.pk).points_balance == expected
+    assert CustomerAccount.objects.get(pk=customers[3].pk).points_balance == 0
+    assert_ledger_consistent()
+    assert missing_charges(D(2026, 11, 26)) == []
