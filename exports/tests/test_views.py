@@ -18,9 +18,8 @@ NOW = dt.datetime(2025, 11, 24, 9, 5, tzinfo=dt.UTC)
 
 
 def body(response) -> bytes:
-    data = b"".join(response.streaming_content)
-    response.close()
-    return data
+    # The test client closes the response (as a WSGI server would) once the stream is read.
+    return b"".join(response.streaming_content)
 
 
 @pytest.fixture
