@@ -38,15 +38,15 @@ format: install
 
 # Migrations complete, system checks clean (also with production settings).
 check: install
-	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/python manage.py check
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	DEBUG=true $(BIN)/python manage.py check --fail-level WARNING
 	DEBUG=false SECRET_KEY=check-deploy-$$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n') \
 		$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # Refresh the translation catalogues after changing strings (needs gettext), then compile.
 messages: install
-	$(BIN)/python manage.py makemessages -l ja -l en --no-obsolete --ignore=.venv --ignore=var
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	DEBUG=true $(BIN)/python manage.py makemessages -l ja -l en --no-obsolete --ignore=.venv --ignore=var
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
 
 clean:
 	rm -rf $(VENV) var

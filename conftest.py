@@ -273,3 +273,28 @@ def browser_login():
         browser_page.click("button[type=submit]")
 
     return login
+
+
+@pytest.fixture
+def portal_customer(msp_org):
+    """An active customer of msp_org, with a support account assigned."""
+    from accounts.tests.factories import CustomerAccountFactory
+
+    return CustomerAccountFactory(
+        organization=msp_org,
+        account_code="portal-customer",
+        company_name="株式会社ポータル顧客",
+        search_text="portal-customer 株式会社ポータル顧客",
+        contracted_users=5,
+    )
+
+
+@pytest.fixture
+def customer_admin(portal_customer):
+    """An admin of `portal_customer` (a user without a staff membership)."""
+    from accounts.tests.factories import UserFactory
+    from customer_portal.models import CustomerAdmin
+
+    user = UserFactory(email="customer-admin@test.example", name="顧客 管理者", membership=None)
+    CustomerAdmin.objects.create(user=user, customer=portal_customer)
+    return user

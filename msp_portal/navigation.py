@@ -21,4 +21,7 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
+    # 顧客画面: every staff role may open the switcher; whether a portal opens writable is decided
+    # per customer by customer_portal.access (CUSTOMERS_CUSTOMER_SCREEN, support: read-only).
+    NavItem("customer_portal:switcher", _("Customer screen"), Cap.CUSTOMERS_VIEW, ("customer_portal:",)),
 ]

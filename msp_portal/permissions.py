@@ -183,3 +183,13 @@ def public(view_func):
     view_func.capability = None
     view_func.public = True
     return view_func
+
+
+def customer_portal_view(view_func):
+    """Mark a view of the customer admin portal (/c/<account code>/…). Its access rule is not a
+    staff capability but `customer_portal.access.portal_access`: the customer's own admins,
+    managing MSP staff (write with CUSTOMERS_CUSTOMER_SCREEN, read-only without) and assigned
+    support staff (read-only); everyone else gets 404."""
+    view_func.capability = None
+    view_func.customer_portal = True
+    return view_func

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "billing_jobs",
     "customer_portal",
     "exports",
+    "bench",
 ]
 
 MIDDLEWARE = [

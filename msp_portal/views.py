@@ -19,7 +19,15 @@ from .permissions import Cap, capability_required, public
 @public
 @require_GET
 def home(request):
-    return redirect("dashboard" if request.user.is_authenticated else "login")
+    if not request.user.is_authenticated:
+        return redirect("login")
+    # A customer admin has no staff pages: their home is their customer's admin portal.
+    from customer_portal.access import customer_admin_of
+
+    admin = customer_admin_of(request.user)
+    if admin is not None:
+        return redirect("customer_portal:home", account_code=admin.customer.account_code)
+    return redirect("dashboard")
 
 
 @capability_required(Cap.DASHBOARD_VIEW)

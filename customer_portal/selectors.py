@@ -1,0 +1,80 @@
+"""Reads of the customer admin portal. Staff reads start from `customers_visible_to`."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import CustomerAccount, CustomerStatus, User
+from accounts.selectors import customers_visible_to
+
+from .models import CustomerAdmin, ServiceUser
+
+
+def normalize_search(text: str) -> str:
+    """The form `CustomerAccount.search_text` is stored in: NFKC, lowercase."""
+    return unicodedata.normalize("NFKC", text or "").lower().strip()
+
+
+def active_user_count(customer: CustomerAccount) -> int:
+    """How many active service users the customer has (counted against its contracted users;
+    admins do not count). Served by the partial index on active users."""
+    return ServiceUser.objects.filter(customer=customer, is_active=True).count()
+
+
+def switchable_customers(user: User, *, search: str = "") -> QuerySet[CustomerAccount]:
+    """Active customer accounts whose admin portal the staff member may open (顧客切り替え)."""
+    queryset = customers_visible_to(user).filter(status=CustomerStatus.ACTIVE)
+    term = normalize_search(search)
+    if term:
+        queryset = queryset.filter(search_text__contains=term)
+    return queryset.select_related("organization").order_by("account_code")
+
+
+def customer_admins(customer: CustomerAccount) -> QuerySet[CustomerAdmin]:
+    return CustomerAdmin.objects.filter(customer=customer).select_related("user", "created_by")
+
+
+def active_admins_by_customer(customer_ids: list[int]) -> dict[int, list[CustomerAdmin]]:
+    """The active admins of many customers in one query, for bulk actions."""
+    result: dict[int, list[CustomerAdmin]] = {pk: [] for pk in customer_ids}
+    admins = (
+        CustomerAdmin.objects.filter(customer_id__in=customer_ids, is_active=True, user__is_active=True)
+        .select_related("user")
+        .order_by("customer_id", "id")
+    )
+    for admin in admins:
+        result[admin.customer_id].append(admin)
+    return result
+
+
+def service_users(customer: CustomerAccount, *, search: str = "", status: str = "") -> QuerySet[ServiceUser]:
+    queryset = ServiceUser.objects.filter(customer=customer)
+    term = (search or "").strip()
+    if term:
+        queryset = queryset.filter(
+            Q(user_name__icontains=term) | Q(display_name__icontains=term) | Q(email__icontains=term)
+        )
+    if status == "active":
+        queryset = queryset.filter(is_active=True)
+    elif status == "inactive":
+        queryset = queryset.filter(is_active=False)
+    return queryset.order_by("user_name")
+
+
+def get_service_user(customer: CustomerAccount, pk) -> ServiceUser:
+    """A service user of this customer, else 404 (never another customer's)."""
+    try:
+        return ServiceUser.objects.get(customer=customer, pk=int(pk))
+    except (ServiceUser.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_customer_admin(customer: CustomerAccount, pk) -> CustomerAdmin:
+    """An admin of this customer, else 404 (never another customer's)."""
+    try:
+        return CustomerAdmin.objects.select_related("user").get(customer=customer, pk=int(pk))
+    except (CustomerAdmin.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
