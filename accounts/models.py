@@ -235,6 +235,9 @@ class CustomerAccount(models.Model):
     cancellation_date = models.DateField(_("cancellation date"), null=True, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
+    # When the application last entered the approval queue (registration or resubmission): the
+    # 3-business-day promise is counted from here.
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
     registered_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="registered_customers"
     )
@@ -264,6 +267,28 @@ class CustomerAccount(models.Model):
                 condition=Q(contracted_users__gte=1) & Q(contracted_users__lte=CONTRACTED_USERS_MAX),
             ),
             models.CheckConstraint(name="customer_status_valid", condition=Q(status__in=CustomerStatus.values)),
+        ]
+        # Every sortable list column has an index led by the organization (MSP staff) and one
+        # without it (operator), each ending in `id` so that the list's stable tie-breaker is
+        # served too (DESIGN.md §12). The trigram index over `search_text` is PostgreSQL-only
+        # and lives in migration 0002_customers_list_indexes.
+        indexes = [
+            models.Index(fields=["organization", "registered_at", "id"], name="customer_org_registered"),
+            models.Index(fields=["registered_at", "id"], name="customer_registered"),
+            models.Index(fields=["organization", "account_code"], name="customer_org_code"),
+            models.Index(fields=["organization", "status", "id"], name="customer_org_status"),
+            models.Index(fields=["status", "id"], name="customer_status"),
+            models.Index(fields=["organization", "contracted_users", "id"], name="customer_org_users"),
+            models.Index(fields=["contracted_users", "id"], name="customer_users"),
+            models.Index(fields=["organization", "cancellation_date", "id"], name="customer_org_cancel_date"),
+            models.Index(fields=["cancellation_date", "id"], name="customer_cancel_date"),
+            models.Index(fields=["organization", "support_account", "id"], name="customer_org_support"),
+            models.Index(fields=["support_account", "id"], name="customer_support"),
+            models.Index(fields=["organization", "reseller_name", "id"], name="customer_org_reseller"),
+            models.Index(fields=["reseller_name", "id"], name="customer_reseller"),
+            models.Index(fields=["organization", "id"], name="customer_org_id"),
+            # The approval queue: oldest application first.
+            models.Index(fields=["status", "submitted_at", "id"], name="customer_status_submitted"),
         ]
 
     def __str__(self) -> str:

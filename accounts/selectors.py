@@ -3,12 +3,18 @@ they can never disagree about who sees what (STYLE.md "Where logic lives")."""
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
-from django.http import Http404
+import datetime as dt
 
+from django.conf import settings
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
+from django.utils import timezone
+
+from msp_portal import dates
 from msp_portal.permissions import Cap, OrganizationKind, check_cap
 
-from .models import CustomerAccount, Organization, User
+from .models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, Organization, User
+from .search import search_normalize
 
 
 def managed_organization_ids(user: User) -> list[int] | None:
@@ -67,3 +73,80 @@ def organizations_visible_to(user: User) -> QuerySet[Organization]:
 def support_accounts_for(organization: Organization) -> QuerySet[Organization]:
     """The support accounts an MSP may assign to its customers: only its own."""
     return Organization.objects.filter(kind=OrganizationKind.SUPPORT, parent=organization, is_active=True)
+
+
+# --- Customer list, approval queue, detail (issue 3) ------------------------------------------
+
+APPROVAL_QUEUE_STATUSES = (
+    CustomerStatus.PENDING_APPROVAL,
+    CustomerStatus.REJECTED,
+    CustomerStatus.PROVISIONING,
+    CustomerStatus.PROVISIONING_FAILED,
+)
+# Statuses in which the operator still owes the 3-business-day promise.
+AWAITING_OPERATOR_STATUSES = (
+    CustomerStatus.PENDING_APPROVAL,
+    CustomerStatus.PROVISIONING,
+    CustomerStatus.PROVISIONING_FAILED,
+)
+
+
+def customers_for_list(user: User) -> QuerySet[CustomerAccount]:
+    """The list's base query: the tenant scope with what every row shows joined in, so a page
+    costs one query whatever its size. The list, exports and bulk actions start here."""
+    return customers_visible_to(user).select_related("organization", "support_account")
+
+
+def customer_search(queryset: QuerySet[CustomerAccount], query: str) -> QuerySet[CustomerAccount]:
+    """Partial match over code, company (and kana), domain, contact and reseller, regardless of
+    full-width/half-width forms and katakana/hiragana (the query is folded like `search_text`;
+    on PostgreSQL the trigram index serves it)."""
+    folded = search_normalize(query).strip()
+    if not folded:
+        return queryset
+    for term in folded.split():
+        queryset = queryset.filter(search_text__contains=term)
+    return queryset
+
+
+def approval_queue_for(user: User) -> QuerySet[CustomerAccount]:
+    """Applications not yet active, oldest first: all for the operator, the organization's own
+    (and children's) for MSP staff. Each carries the latest status change's reason."""
+    latest_reason = (
+        CustomerStatusChange.objects.filter(customer=OuterRef("pk"), to_status=OuterRef("status"))
+        .order_by("-created_at", "-id")
+        .values("reason")[:1]
+    )
+    return (
+        customers_visible_to(user)
+        .filter(status__in=APPROVAL_QUEUE_STATUSES)
+        .select_related("organization", "registered_by")
+        .annotate(last_reason=Subquery(latest_reason))
+        .order_by("submitted_at", "id")
+    )
+
+
+def approval_due_date(customer: CustomerAccount) -> dt.date:
+    """The promised date (「原則3営業日」): N Japanese business days after the (re)submission."""
+    submitted = timezone.localtime(customer.submitted_at, dates.TOKYO).date()
+    return dates.add_business_days(submitted, settings.PORTAL_APPROVAL_BUSINESS_DAYS)
+
+
+def approval_is_overdue(customer: CustomerAccount, today: dt.date | None = None) -> bool:
+    if customer.status not in AWAITING_OPERATOR_STATUSES:
+        return False
+    return (today or dates.today()) > approval_due_date(customer)
+
+
+def customer_status_history(customer: CustomerAccount) -> QuerySet[CustomerStatusChange]:
+    return customer.status_changes.select_related("actor").order_by("created_at", "id")
+
+
+def customer_contract_history(customer: CustomerAccount) -> QuerySet[ContractChange]:
+    return customer.contract_changes.select_related("actor").order_by("-effective_at", "-id")
+
+
+def customer_audit_trail(customer: CustomerAccount, limit: int = 100):
+    from audit.models import AuditEvent
+
+    return AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit]

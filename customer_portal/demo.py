@@ -3,14 +3,13 @@ the demo customer admin login customer-admin@example.com (idempotent)."""
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.utils import timezone
 
 from accounts.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, User
+from accounts.search import customer_search_text
 
 from .models import CustomerAdmin, ServiceUser
-from .services import SEARCH_FIELDS, customer_admin_register, service_user_add
+from .services import customer_admin_register, service_user_add
 
 DEMO_ADMIN_EMAIL = "customer-admin@example.com"
 DEMO_USERS = [
@@ -57,9 +56,7 @@ def _demo_customer(organization, actor: User) -> CustomerAccount:
         approved_at=now,
         activated_at=now,
     )
-    customer.search_text = unicodedata.normalize(
-        "NFKC", " ".join(str(getattr(customer, name) or "") for name in SEARCH_FIELDS)
-    ).lower()
+    customer.search_text = customer_search_text(customer)
     customer.save()
     CustomerStatusChange.objects.create(customer=customer, from_status="", to_status=CustomerStatus.ACTIVE, actor=actor)
     ContractChange.objects.create(customer=customer, old_users=None, new_users=customer.contracted_users, actor=actor)

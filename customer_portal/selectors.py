@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.models import CustomerAccount, CustomerStatus, User
-from accounts.selectors import customers_visible_to
+from accounts.selectors import customer_search, customers_visible_to
 
 from .models import CustomerAdmin, ServiceUser
-
-
-def normalize_search(text: str) -> str:
-    """The form `CustomerAccount.search_text` is stored in: NFKC, lowercase."""
-    return unicodedata.normalize("NFKC", text or "").lower().strip()
 
 
 def active_user_count(customer: CustomerAccount) -> int:
@@ -27,9 +20,7 @@ def active_user_count(customer: CustomerAccount) -> int:
 def switchable_customers(user: User, *, search: str = "") -> QuerySet[CustomerAccount]:
     """Active customer accounts whose admin portal the staff member may open (顧客切り替え)."""
     queryset = customers_visible_to(user).filter(status=CustomerStatus.ACTIVE)
-    term = normalize_search(search)
-    if term:
-        queryset = queryset.filter(search_text__contains=term)
+    queryset = customer_search(queryset, search)
     return queryset.select_related("organization").order_by("account_code")
 
 

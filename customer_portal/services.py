@@ -8,7 +8,6 @@ on the customer account, so concurrent adds and imports cannot exceed it togethe
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerAccount, CustomerStatus, User
+from accounts.search import customer_search_text
 from audit.services import audit_record, changed_fields
 from msp_portal.errors import DomainError
 
@@ -31,17 +31,6 @@ from .forms import EDITABLE_CUSTOMER_FIELDS
 from .models import CustomerAdmin, ServiceUser, ServiceUserImport
 from .selectors import active_admins_by_customer, active_user_count
 
-# The fields `CustomerAccount.search_text` is built from (the customer list searches them).
-SEARCH_FIELDS = (
-    "account_code",
-    "company_name",
-    "company_name_kana",
-    "email_domain",
-    "contact_name",
-    "contact_email",
-    "reseller_name",
-    "reseller_contact_name",
-)
 IMPORT_TTL_SECONDS = 60 * 60
 
 
@@ -83,9 +72,7 @@ def customer_info_update(*, actor: User, customer: CustomerAccount, data: dict) 
     before = changed_fields(customer, fields)
     for name in fields:
         setattr(customer, name, data[name])
-    customer.search_text = unicodedata.normalize(
-        "NFKC", " ".join(str(getattr(customer, name) or "") for name in SEARCH_FIELDS)
-    ).lower()
+    customer.search_text = customer_search_text(customer)
     customer.save(update_fields=[*fields, "search_text", "updated_at"])
     audit_record(
         actor=actor,

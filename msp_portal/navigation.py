@@ -21,6 +21,8 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
+    NavItem("customers:list", _("Customer accounts"), Cap.CUSTOMERS_VIEW, ("customers:list", "customers:detail")),
+    NavItem("customers:pending", _("Pending accounts"), Cap.CUSTOMERS_VIEW, ("customers:pending",)),
     # 顧客画面: every staff role may open the switcher; whether a portal opens writable is decided
     # per customer by customer_portal.access (CUSTOMERS_CUSTOMER_SCREEN, support: read-only).
     NavItem("customer_portal:switcher", _("Customer screen"), Cap.CUSTOMERS_VIEW, ("customer_portal:",)),

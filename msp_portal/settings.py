@@ -278,6 +278,20 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 PORTAL_PAGE_SIZES = [25, 50, 100, 200]
 
 # ---------------------------------------------------------------------------------------------
+# Customer accounts: approval promise and provisioning (DESIGN.md §3)
+# ---------------------------------------------------------------------------------------------
+# 「原則3営業日」: the approval queue's due date, in Japanese business days.
+PORTAL_APPROVAL_BUSINESS_DAYS = env.int("PORTAL_APPROVAL_BUSINESS_DAYS", default=3)
+# The class that creates tenants in the service; the simulated one needs nothing.
+PORTAL_PROVISIONING_BACKEND = env.str(
+    "PORTAL_PROVISIONING_BACKEND", default="accounts.provisioning.SimulatedProvisioningBackend"
+)
+# Account codes for which the simulated backend fails (to rehearse the failure path).
+PORTAL_SIMULATED_PROVISIONING_FAIL_CODES = env.list("PORTAL_SIMULATED_PROVISIONING_FAIL_CODES", default=[])
+# Attempts after the first before an account is marked provisioning_failed.
+PORTAL_PROVISIONING_MAX_RETRIES = env.int("PORTAL_PROVISIONING_MAX_RETRIES", default=5)
+
+# ---------------------------------------------------------------------------------------------
 # Exports (DESIGN.md §8): up to this many rows an Excel export downloads directly; more run as
 # a background job whose file is kept this many hours, for the requesting user only.
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
+    path("customers/", include("accounts.customer_urls")),
     path("audit/", include("audit.urls")),
     path("points/", include("points.urls")),
     path("jobs/", include("billing_jobs.urls")),

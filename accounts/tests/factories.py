@@ -37,6 +37,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 class CustomerAccountFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = CustomerAccount
+        skip_postgeneration_save = True
 
     organization = factory.SubFactory(OrganizationFactory)
     account_code = factory.Sequence(lambda n: f"customer-{n:05d}")
@@ -45,3 +46,12 @@ class CustomerAccountFactory(factory.django.DjangoModelFactory):
     email_domain = factory.Sequence(lambda n: f"test{n}.example.jp")
     contracted_users = 20
     status = "active"
+
+    @factory.post_generation
+    def search(obj, create, extracted, **kwargs):
+        # Keep `search_text` as the services keep it, so list searches find factory accounts.
+        from accounts.search import customer_search_text
+
+        obj.search_text = customer_search_text(obj)
+        if create:
+            obj.save(update_fields=["search_text"])

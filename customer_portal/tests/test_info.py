@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.selectors import customers_visible_to
+from accounts.selectors import customer_search, customers_visible_to
 from audit.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_the_customer_edits_its_info_and_the_msp_sees_and_finds_the_change(
     assert portal_customer.company_name == "株式会社ポータル顧客ホールディングス"
     assert portal_customer.email_domain == "portal.example.jp"
     assert portal_customer.contact_email == "contact@portal.example.jp"
-    assert customers_visible_to(msp_admin).filter(search_text__contains="ホールディングス").get() == portal_customer
+    assert customer_search(customers_visible_to(msp_admin), "ホールディングス").get() == portal_customer
     event = AuditEvent.objects.get(action="customer.info_update")
     assert event.actor == customer_admin
     assert event.organization == portal_customer.organization

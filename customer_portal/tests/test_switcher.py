@@ -36,8 +36,10 @@ def test_support_staff_see_only_their_assigned_customers(client_for, support_use
 
 
 def test_it_searches_the_search_text(client_for, msp_admin, msp_org):
-    CustomerAccountFactory(organization=msp_org, account_code="abc-co", search_text="abc-co 株式会社エービーシー")
-    CustomerAccountFactory(organization=msp_org, account_code="xyz-co", search_text="xyz-co 株式会社エックス")
+    CustomerAccountFactory(
+        organization=msp_org, account_code="abc-co", company_name_kana="カブシキガイシャエービーシー"
+    )
+    CustomerAccountFactory(organization=msp_org, account_code="xyz-co", company_name_kana="カブシキガイシャエックス")
     assert _codes(client_for(msp_admin).get(URL, {"q": "ｴｰﾋﾞｰｼｰ"})) == ["abc-co"]
 
 

@@ -46,6 +46,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="Run even when DEBUG is off.")
+        parser.add_argument(
+            "--customers", type=int, default=None, help="How many demo customer accounts to have (default 300)."
+        )
 
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["force"]:

@@ -1,0 +1,39 @@
+"""The customer list's 選択実行 (bulk action) menu, defined once.
+
+Add one `BulkAction` when its view exists. The view receives the selected ids as repeated
+`ids` parameters (POST) and must re-scope them through `customers_for_list(request.user)`.
+The list shows its checkboxes and the menu only when the user has at least one action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+
+from msp_portal.permissions import Cap, has_cap
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    name: str
+    label: str
+    url_name: str
+    cap: Cap
+
+
+BULK_ACTIONS: list[BulkAction] = []
+
+
+def bulk_actions_for(user) -> list[dict]:
+    """The actions the user may run, with their URLs, in menu order."""
+    actions = []
+    for action in BULK_ACTIONS:
+        if not has_cap(user, action.cap):
+            continue
+        try:
+            url = reverse(action.url_name)
+        except NoReverseMatch:
+            continue
+        actions.append({"name": action.name, "label": action.label, "url": url})
+    return actions

@@ -1,0 +1,26 @@
+"""Customer account pages, mounted at /customers/."""
+
+from django.urls import path
+
+from . import customer_views as views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.customer_list, name="list"),
+    path("register/", views.customer_register, name="register"),
+    path("pending/", views.approval_queue, name="pending"),
+    path("<int:pk>/", views.customer_detail, name="detail"),
+    path("<int:pk>/edit/", views.customer_edit, name="edit"),
+    path("<int:pk>/edit/reseller/", views.customer_edit_reseller, name="edit_reseller"),
+    path("<int:pk>/edit/support/", views.customer_edit_support, name="edit_support"),
+    path("<int:pk>/edit/screen/", views.customer_edit_screen, name="edit_screen"),
+    path("<int:pk>/contract/", views.customer_contract, name="contract"),
+    path("<int:pk>/approve/", views.customer_approve, name="approve"),
+    path("<int:pk>/reject/", views.customer_reject, name="reject"),
+    path("<int:pk>/resubmit/", views.customer_resubmit, name="resubmit"),
+    path("<int:pk>/withdraw/", views.customer_withdraw, name="withdraw"),
+    path("<int:pk>/retry-provisioning/", views.customer_retry_provisioning, name="retry_provisioning"),
+    path("<int:pk>/archive/", views.customer_archive, name="archive"),
+    path("<int:pk>/unarchive/", views.customer_unarchive, name="unarchive"),
+]

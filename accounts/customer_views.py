@@ -1,0 +1,540 @@
+"""Customer account pages: the list (顧客アカウント一覧), the approval queue, the detail page and
+the popups. Views are thin: resolve the account through the access helper, validate a form,
+call one service, answer with a message (or re-render the popup)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.template import RequestContext
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+from django_tables2.paginators import LazyPaginator
+
+from msp_portal.errors import DomainError
+from msp_portal.htmx import popup_done
+from msp_portal.permissions import Cap, capability_required, has_cap
+
+from . import customer_services as services
+from .bulk_actions import bulk_actions_for
+from .customer_forms import (
+    ContractForm,
+    CustomerInfoForm,
+    CustomerRegisterForm,
+    CustomerResubmitForm,
+    RejectForm,
+    ResellerForm,
+    ScreenForm,
+    SupportForm,
+    WithdrawForm,
+)
+from .filters import CustomerFilter
+from .models import CustomerStatus
+from .selectors import (
+    APPROVAL_QUEUE_STATUSES,
+    approval_due_date,
+    approval_is_overdue,
+    approval_queue_for,
+    customer_audit_trail,
+    customer_contract_history,
+    customer_status_history,
+    customers_for_list,
+    get_customer_for_user,
+    managed_organization_ids,
+)
+from .tables import ApprovalQueueTable, CustomerTable
+
+DEFAULT_ORDERING = ("-registered_at", "-id")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _per_page(request) -> int:
+    sizes = settings.PORTAL_PAGE_SIZES
+    try:
+        value = int(request.GET.get("per_page", sizes[0]))
+    except (TypeError, ValueError):
+        return sizes[0]
+    return value if value in sizes else sizes[0]
+
+
+def _paginate(table, request, per_page: int) -> None:
+    """Page without counting: LazyPaginator reads one row past the page to know if there is
+    a next one, so no COUNT(*) runs over a million accounts."""
+    try:
+        table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=request.GET.get("page", 1))
+    except (EmptyPage, PageNotAnInteger):
+        table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=1)
+
+
+def _shows_organization(user) -> bool:
+    managed = managed_organization_ids(user)
+    return managed is None or len(managed) > 1
+
+
+def _back_url(request, default: str) -> str:
+    """Where a popup returns: the page it was opened from (htmx), a safe `next`, or `default`."""
+    candidates = [request.POST.get("next"), request.GET.get("next")]
+    if getattr(request, "htmx", False):
+        candidates.insert(0, request.htmx.current_url)
+    for url in candidates:
+        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+            return url
+    return default
+
+
+def _detail_url(customer) -> str:
+    return reverse("customers:detail", args=[customer.pk])
+
+
+def _popup(request, template: str, context: dict[str, Any]):
+    # Validation errors re-render the popup with 200 so that htmx swaps it in.
+    context.setdefault("next", _back_url(request, ""))
+    return render(request, template, context)
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+def customer_table_for(request, queryset, **kwargs) -> CustomerTable:
+    # The request is set afterwards, not passed in: passing it makes django-tables2 paginate
+    # with Django's Paginator, which counts every row.
+    table = CustomerTable(
+        queryset,
+        show_selection=bool(bulk_actions_for(request.user)),
+        show_organization=_shows_organization(request.user),
+        **kwargs,
+    )
+    table.request = request
+    return table
+
+
+@capability_required(Cap.CUSTOMERS_VIEW)
+@require_GET
+def customer_list(request):
+    user = request.user
+    filterset = CustomerFilter(request.GET, queryset=customers_for_list(user).order_by(*DEFAULT_ORDERING), user=user)
+    table = customer_table_for(request, filterset.qs)
+    sort = request.GET.getlist("sort")
+    if sort:
+        table.order_by = sort
+    per_page = _per_page(request)
+    _paginate(table, request, per_page)
+    return render(
+        request,
+        "customers/list.html",
+        {
+            "filter": filterset,
+            "table": table,
+            "per_page": per_page,
+            "page_sizes": settings.PORTAL_PAGE_SIZES,
+            "bulk_actions": bulk_actions_for(user),
+        },
+    )
+
+
+# --- registration and the approval queue ------------------------------------------------------
+
+
+@capability_required(Cap.CUSTOMERS_REGISTER)
+@require_http_methods(["GET", "POST"])
+def customer_register(request):
+    form = CustomerRegisterForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_register(
+                actor=request.user, organization=form.cleaned_data["organization"], data=form.registration_data()
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("%(company)s has been registered and is waiting for approval.") % {"company": customer.company_name},
+            )
+            return popup_done(request, reverse("customers:pending"))
+    return _popup(request, "customers/register_modal.html", {"form": form})
+
+
+@capability_required(Cap.CUSTOMERS_VIEW)
+@require_GET
+def approval_queue(request):
+    queryset = approval_queue_for(request.user)
+    status = request.GET.get("status")
+    if status in CustomerStatus.values:
+        queryset = queryset.filter(status=status)
+    table = ApprovalQueueTable(queryset)
+    table.request = request
+    per_page = _per_page(request)
+    _paginate(table, request, per_page)
+    return render(
+        request,
+        "customers/pending.html",
+        {
+            "table": table,
+            "per_page": per_page,
+            "page_sizes": settings.PORTAL_PAGE_SIZES,
+            "business_days": settings.PORTAL_APPROVAL_BUSINESS_DAYS,
+            "status": status if status in CustomerStatus.values else "",
+            "queue_statuses": [(value, CustomerStatus(value).label) for value in APPROVAL_QUEUE_STATUSES],
+        },
+    )
+
+
+def _status_action(request, pk, *, cap: Cap, template: str, form_class=None, run, done_message: str):
+    """A popup that confirms one lifecycle action (approve, reject, withdraw, retry, archive)."""
+    customer = get_customer_for_user(request.user, pk, cap=cap)
+    form = form_class(request.POST or None) if form_class else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            run(customer, form.cleaned_data if form else {})
+        except DomainError as exc:
+            if form is None:
+                messages.error(request, str(exc))
+                return popup_done(request, _back_url(request, reverse("customers:pending")))
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, done_message % {"company": customer.company_name})
+            return popup_done(request, _back_url(request, reverse("customers:pending")))
+    return _popup(request, template, {"customer": customer, "form": form})
+
+
+@capability_required(Cap.CUSTOMERS_APPROVE)
+@require_http_methods(["GET", "POST"])
+def customer_approve(request, pk):
+    return _status_action(
+        request,
+        pk,
+        cap=Cap.CUSTOMERS_APPROVE,
+        template="customers/approve_modal.html",
+        run=lambda customer, data: services.customer_approve(actor=request.user, customer=customer),
+        done_message=_("%(company)s has been approved; provisioning has started."),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_APPROVE)
+@require_http_methods(["GET", "POST"])
+def customer_reject(request, pk):
+    return _status_action(
+        request,
+        pk,
+        cap=Cap.CUSTOMERS_APPROVE,
+        template="customers/reject_modal.html",
+        form_class=RejectForm,
+        run=lambda customer, data: services.customer_reject(
+            actor=request.user, customer=customer, reason=data["reason"]
+        ),
+        done_message=_("The application of %(company)s has been returned to the MSP."),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_REGISTER)
+@require_http_methods(["GET", "POST"])
+def customer_withdraw(request, pk):
+    return _status_action(
+        request,
+        pk,
+        cap=Cap.CUSTOMERS_REGISTER,
+        template="customers/withdraw_modal.html",
+        form_class=WithdrawForm,
+        run=lambda customer, data: services.customer_withdraw(
+            actor=request.user, customer=customer, reason=data.get("reason", "")
+        ),
+        done_message=_("The application of %(company)s has been withdrawn."),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_PROVISION)
+@require_http_methods(["GET", "POST"])
+def customer_retry_provisioning(request, pk):
+    return _status_action(
+        request,
+        pk,
+        cap=Cap.CUSTOMERS_PROVISION,
+        template="customers/retry_modal.html",
+        run=lambda customer, data: services.customer_provisioning_retry(actor=request.user, customer=customer),
+        done_message=_("Provisioning of %(company)s has been started again."),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_ARCHIVE)
+@require_http_methods(["GET", "POST"])
+def customer_archive(request, pk):
+    return _status_action(
+        request,
+        pk,
+        cap=Cap.CUSTOMERS_ARCHIVE,
+        template="customers/archive_modal.html",
+        run=lambda customer, data: services.customer_archive(actor=request.user, customer=customer),
+        done_message=_("%(company)s has been archived."),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_ARCHIVE)
+@require_http_methods(["GET", "POST"])
+def customer_unarchive(request, pk):
+    return _status_action(
+        request,
+        pk,
+        cap=Cap.CUSTOMERS_ARCHIVE,
+        template="customers/unarchive_modal.html",
+        run=lambda customer, data: services.customer_unarchive(actor=request.user, customer=customer),
+        done_message=_("%(company)s is shown in the list again."),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_REGISTER)
+@require_http_methods(["GET", "POST"])
+def customer_resubmit(request, pk):
+    customer = get_customer_for_user(request.user, pk, cap=Cap.CUSTOMERS_REGISTER)
+    initial = {name: getattr(customer, name) for name in services.REGISTRATION_FIELDS}
+    form = CustomerResubmitForm(request.POST or None, initial=initial, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.customer_resubmit(actor=request.user, customer=customer, changes=form.registration_data())
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request, _("%(company)s has been resubmitted for approval.") % {"company": customer.company_name}
+            )
+            return popup_done(request, reverse("customers:pending"))
+    last_reason = customer.status_changes.filter(to_status=CustomerStatus.REJECTED).order_by("-created_at", "-id")
+    return _popup(
+        request,
+        "customers/resubmit_modal.html",
+        {"customer": customer, "form": form, "reason": last_reason.values_list("reason", flat=True).first()},
+    )
+
+
+# --- editing -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EditTab:
+    key: str
+    label: str
+    url_name: str
+    cap: Cap
+
+
+def _edit_tabs(user) -> list[EditTab]:
+    tabs = [
+        EditTab("basic", _("Basic information"), "customers:edit", Cap.CUSTOMERS_EDIT),
+        EditTab("reseller", _("Reseller information"), "customers:edit_reseller", Cap.CUSTOMERS_EDIT),
+        EditTab("support", _("Support"), "customers:edit_support", Cap.CUSTOMERS_ASSIGN_SUPPORT),
+        EditTab("screen", _("Screen customization"), "customers:edit_screen", Cap.CUSTOMERS_CUSTOMIZE),
+    ]
+    return [tab for tab in tabs if has_cap(user, tab.cap)]
+
+
+def _edit(request, pk, *, tab: str, cap: Cap, make_form, save, initial):
+    customer = get_customer_for_user(request.user, pk, cap=cap)
+    form = make_form(request.POST or None, initial=initial(customer), customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(customer, form)
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("%(company)s has been updated.") % {"company": customer.company_name})
+            return popup_done(request, _back_url(request, _detail_url(customer)))
+    return _popup(
+        request,
+        "customers/edit_modal.html",
+        {
+            "customer": customer,
+            "form": form,
+            "tab": tab,
+            "tabs": [
+                {"key": t.key, "label": t.label, "url": reverse(t.url_name, args=[customer.pk])}
+                for t in _edit_tabs(request.user)
+            ],
+            "read_only": customer.status in services.READ_ONLY_STATUSES,
+        },
+    )
+
+
+@capability_required(Cap.CUSTOMERS_EDIT)
+@require_http_methods(["GET", "POST"])
+def customer_edit(request, pk):
+    return _edit(
+        request,
+        pk,
+        tab="basic",
+        cap=Cap.CUSTOMERS_EDIT,
+        make_form=lambda data=None, *, initial, customer: CustomerInfoForm(data, initial=initial, customer=customer),
+        initial=lambda c: {name: getattr(c, name) for name in services.INFO_FIELDS},
+        save=lambda c, form: services.customer_update(actor=request.user, customer=c, changes=form.changes()),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_EDIT)
+@require_http_methods(["GET", "POST"])
+def customer_edit_reseller(request, pk):
+    return _edit(
+        request,
+        pk,
+        tab="reseller",
+        cap=Cap.CUSTOMERS_EDIT,
+        make_form=lambda data=None, *, initial, customer: ResellerForm(data, initial=initial),
+        initial=lambda c: {name: getattr(c, name) for name in services.RESELLER_FIELDS},
+        save=lambda c, form: services.customer_update(actor=request.user, customer=c, changes=form.changes()),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_ASSIGN_SUPPORT)
+@require_http_methods(["GET", "POST"])
+def customer_edit_support(request, pk):
+    return _edit(
+        request,
+        pk,
+        tab="support",
+        cap=Cap.CUSTOMERS_ASSIGN_SUPPORT,
+        make_form=SupportForm,
+        initial=lambda c: {"support_account": c.support_account_id},
+        save=lambda c, form: services.customer_assign_support(
+            actor=request.user, customer=c, support_account=form.cleaned_data["support_account"]
+        ),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_CUSTOMIZE)
+@require_http_methods(["GET", "POST"])
+def customer_edit_screen(request, pk):
+    from customer_portal.menus import MENU_KEYS
+
+    return _edit(
+        request,
+        pk,
+        tab="screen",
+        cap=Cap.CUSTOMERS_CUSTOMIZE,
+        make_form=lambda data=None, *, initial, customer: ScreenForm(data, initial=initial),
+        initial=lambda c: {"visible_menus": [key for key in MENU_KEYS if key not in (c.hidden_menus or [])]},
+        save=lambda c, form: services.customer_customize_screen(
+            actor=request.user, customer=c, hidden_menus=form.hidden_menus()
+        ),
+    )
+
+
+@capability_required(Cap.CUSTOMERS_CONTRACT)
+@require_http_methods(["GET", "POST"])
+def customer_contract(request, pk):
+    """契約ユーザ数更新. Opened from the list, success replaces that row in place."""
+    customer = get_customer_for_user(request.user, pk, cap=Cap.CUSTOMERS_CONTRACT)
+    from_list = (request.POST.get("from") or request.GET.get("from")) == "list"
+    form = ContractForm(request.POST or None, customer=customer)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = services.customer_change_contract(
+                actor=request.user, customer=customer, contracted_users=form.cleaned_data["contracted_users"]
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            message = _("The contracted users of %(company)s are now %(users)s.") % {
+                "company": customer.company_name,
+                "users": f"{customer.contracted_users:,}",
+            }
+            if from_list and getattr(request, "htmx", False):
+                return _row_refresh(request, customer.pk, message)
+            messages.success(request, message)
+            return popup_done(request, _back_url(request, _detail_url(customer)))
+    return _popup(
+        request, "customers/contract_modal.html", {"customer": customer, "form": form, "from_list": from_list}
+    )
+
+
+def _row_refresh(request, pk: int, message: str) -> HttpResponse:
+    """Close the popup and swap the one changed row of the list (htmx out-of-band)."""
+    customer = customers_for_list(request.user).get(pk=pk)
+    table = customer_table_for(request, [customer])
+    # Cells are rendered outside {% render_table %}: give their templates the request.
+    table.context = RequestContext(request, {"table": table})
+    html = render_to_string(
+        "customers/partials/row_refresh.html", {"row": table.rows[0], "table": table, "message": message}, request
+    )
+    response = HttpResponse(html)
+    response["HX-Trigger"] = "portal:close-modal"
+    return response
+
+
+# --- the detail page -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DetailSection:
+    """One section of the customer detail page. Other apps append theirs (points history,
+    admins) to DETAIL_SECTIONS: a template, the capability to see it, and a function giving
+    its context."""
+
+    key: str
+    template: str
+    cap: Cap
+    context: Any = None
+
+
+def _overview_context(request, customer):
+    from customer_portal.menus import CUSTOMER_PORTAL_MENUS
+
+    hidden = set(customer.hidden_menus or [])
+    return {
+        "due_date": approval_due_date(customer),
+        "overdue": approval_is_overdue(customer),
+        "hidden_menu_labels": [(key, label) for key, label in CUSTOMER_PORTAL_MENUS if key in hidden],
+    }
+
+
+DETAIL_SECTIONS: list[DetailSection] = [
+    DetailSection("overview", "customers/partials/detail_overview.html", Cap.CUSTOMERS_VIEW, _overview_context),
+    DetailSection(
+        "timeline",
+        "customers/partials/detail_timeline.html",
+        Cap.CUSTOMERS_VIEW,
+        lambda request, customer: {"status_changes": customer_status_history(customer)},
+    ),
+    DetailSection(
+        "contract",
+        "customers/partials/detail_contract.html",
+        Cap.CUSTOMERS_VIEW,
+        lambda request, customer: {"contract_changes": customer_contract_history(customer)},
+    ),
+    DetailSection(
+        "audit",
+        "customers/partials/detail_audit.html",
+        Cap.AUDIT_VIEW,
+        lambda request, customer: {"audit_events": customer_audit_trail(customer)},
+    ),
+]
+
+
+@capability_required(Cap.CUSTOMERS_VIEW)
+@require_GET
+def customer_detail(request, pk):
+    customer = get_customer_for_user(request.user, pk)
+    sections = []
+    for section in DETAIL_SECTIONS:
+        if not has_cap(request.user, section.cap):
+            continue
+        context = section.context(request, customer) if section.context else {}
+        sections.append({"key": section.key, "template": section.template, "context": context})
+    return render(
+        request,
+        "customers/detail.html",
+        {
+            "customer": customer,
+            "sections": sections,
+            "read_only": customer.status in services.READ_ONLY_STATUSES,
+            "is_terminal": customer.is_terminal,
+        },
+    )

@@ -1,0 +1,499 @@
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import bulk_actions
+from accounts.models import ContractChange, CustomerAccount
+from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from audit.models import AuditEvent
+from msp_portal.permissions import Cap
+
+pytestmark = pytest.mark.django_db
+
+REGISTRATION = {
+    "account_code": "aoba-foods",
+    "company_name": "あおばフーズ株式会社",
+    "company_name_kana": "アオバフーズカブシキガイシャ",
+    "email_domain": "aoba-foods.example.jp",
+    "country": "日本",
+    "contracted_users": "30",
+    "contact_name": "佐藤 花子",
+    "contact_email": "sato@aoba-foods.example.jp",
+}
+
+
+def url(name, customer=None):
+    return reverse(f"customers:{name}", args=[customer.pk] if customer else [])
+
+
+@pytest.fixture
+def customer(msp_org):
+    return CustomerAccountFactory(organization=msp_org, company_name="<script>alert(1)</script>商事", status="active")
+
+
+# --- the list --------------------------------------------------------------------------------
+
+
+def test_the_list_shows_the_msps_customers_in_japanese(client_for, msp_admin, customer, other_msp_org):
+    CustomerAccountFactory(organization=other_msp_org, company_name="他社の顧客")
+    response = client_for(msp_admin).get(url("list"))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "顧客アカウント一覧" in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;商事" in body
+    assert "<script>alert(1)" not in body
+    assert "他社の顧客" not in body
+
+
+def test_the_list_rejects_post(client_for, msp_admin):
+    assert client_for(msp_admin).post(url("list")).status_code == 405
+
+
+def test_a_privileged_msp_sees_its_childrens_customers_and_the_msp_filter(client_for, pmsp_admin, customer):
+    response = client_for(pmsp_admin).get(url("list"))
+    assert customer.account_code in response.content.decode()
+    assert 'name="organization"' in response.content.decode()
+
+
+def test_an_msp_admin_has_no_msp_filter(client_for, msp_admin, customer):
+    assert 'name="organization"' not in client_for(msp_admin).get(url("list")).content.decode()
+
+
+def test_support_staff_see_only_assigned_customers(client_for, support_user, support_org, msp_org):
+    assigned = CustomerAccountFactory(organization=msp_org, support_account=support_org)
+    other = CustomerAccountFactory(organization=msp_org)
+    body = client_for(support_user).get(url("list")).content.decode()
+    assert assigned.account_code in body
+    assert other.account_code not in body
+    assert client_for(support_user).get(url("detail", other)).status_code == 404
+    assert client_for(support_user).get(url("detail", assigned)).status_code == 200
+
+
+def test_cancelled_rows_are_grey_and_archived_rows_are_hidden_by_default(client_for, msp_admin, msp_org):
+    cancelled = CustomerAccountFactory(organization=msp_org, status="cancelled")
+    archived = CustomerAccountFactory(organization=msp_org, status="withdrawn", archived_at="2026-01-01T00:00:00Z")
+    client = client_for(msp_admin)
+    body = client.get(url("list")).content.decode()
+    assert f'id="customer-{cancelled.pk}"' in body
+    assert 'class="row-cancelled' in body
+    assert archived.account_code not in body
+    assert archived.account_code in client.get(url("list"), {"archived": "only"}).content.decode()
+    assert cancelled.account_code not in client.get(url("list"), {"archived": "only"}).content.decode()
+
+
+def test_filters_and_search_narrow_the_list(client_for, msp_admin, msp_org, support_org):
+    sakura = CustomerAccountFactory(
+        organization=msp_org, company_name="株式会社さくら", company_name_kana="サクラ", support_account=support_org
+    )
+    pending = CustomerAccountFactory(organization=msp_org, status="pending_approval")
+    scheduled = CustomerAccountFactory(organization=msp_org, cancellation_date="2030-01-31")
+    client = client_for(msp_admin)
+
+    def codes(**params):
+        body = client.get(url("list"), params).content.decode()
+        return {c.account_code for c in (sakura, pending, scheduled) if c.account_code in body}
+
+    assert codes(q="ｻｸﾗ") == {sakura.account_code}
+    assert codes(status="pending_approval") == {pending.account_code}
+    assert codes(support_account=str(support_org.pk)) == {sakura.account_code}
+    assert codes(support_account="none") == {pending.account_code, scheduled.account_code}
+    assert codes(cancellation_scheduled="yes") == {scheduled.account_code}
+    # A forged support account id is not a choice: the filter is ignored, nothing leaks.
+    foreign = OrganizationFactory(kind="support", parent=OrganizationFactory())
+    assert codes(support_account=str(foreign.pk)) == {sakura.account_code, pending.account_code, scheduled.account_code}
+
+
+def test_every_column_sorts_and_the_state_stays_in_the_url(client_for, msp_admin, msp_org):
+    small = CustomerAccountFactory(organization=msp_org, contracted_users=5)
+    large = CustomerAccountFactory(organization=msp_org, contracted_users=500)
+    client = client_for(msp_admin)
+    for column in (
+        "account",
+        "status",
+        "contracted_users",
+        "cancellation_date",
+        "support_account",
+        "reseller_name",
+        "registered_at",
+    ):
+        for sort in (column, f"-{column}"):
+            assert client.get(url("list"), {"sort": sort, "q": "", "per_page": 50}).status_code == 200
+    body = client.get(url("list"), {"sort": "-contracted_users"}).content.decode()
+    assert body.index(large.account_code) < body.index(small.account_code)
+    body = client.get(url("list"), {"sort": "contracted_users"}).content.decode()
+    assert body.index(small.account_code) < body.index(large.account_code)
+
+
+def test_pages_are_read_without_counting(client_for, msp_admin, msp_org):
+    CustomerAccountFactory.create_batch(30, organization=msp_org)
+    client = client_for(msp_admin)
+    first = client.get(url("list"), {"per_page": 25}).content.decode()
+    assert 'rel="next"' in first
+    second = client.get(url("list"), {"per_page": 25, "page": 2}).content.decode()
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert client.get(url("list"), {"page": "999"}).status_code == 200
+    assert client.get(url("list"), {"page": "abc", "per_page": "7"}).status_code == 200
+
+
+def test_the_list_runs_the_same_queries_at_two_page_sizes(client_for, msp_admin, msp_org, support_org):
+    CustomerAccountFactory.create_batch(60, organization=msp_org, support_account=support_org)
+    client = client_for(msp_admin)
+    counts = []
+    for per_page in (25, 50):
+        with CaptureQueriesContext(connection) as context:
+            response = client.get(url("list"), {"per_page": per_page, "sort": "-support_account"})
+        assert response.status_code == 200
+        assert response.content.decode().count('data-testid="customer-link"') == per_page
+        assert not any("COUNT(" in query["sql"].upper() for query in context.captured_queries)
+        counts.append(len(context.captured_queries))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 10
+
+
+def test_bulk_selection_appears_only_when_an_action_exists(client_for, msp_admin, customer, monkeypatch):
+    client = client_for(msp_admin)
+    body = client.get(url("list")).content.decode()
+    assert 'name="ids"' not in body and "選択実行" not in body
+    monkeypatch.setattr(
+        bulk_actions,
+        "BULK_ACTIONS",
+        [bulk_actions.BulkAction("test", "テスト操作", "customers:pending", Cap.CUSTOMERS_EDIT)],
+    )
+    body = client.get(url("list")).content.decode()
+    assert f'name="ids" value="{customer.pk}"' in body and "選択実行" in body and "テスト操作" in body
+
+
+# --- registration ----------------------------------------------------------------------------
+
+
+def test_registration_lands_in_the_pending_list(client_for, msp_admin):
+    client = client_for(msp_admin)
+    assert "基本情報登録" in client.get(url("register")).content.decode()
+    response = client.post(url("register"), REGISTRATION)
+    assert response.status_code == 302 and response["Location"] == url("pending")
+    customer = CustomerAccount.objects.get(account_code="aoba-foods")
+    assert customer.organization == msp_admin.organization
+    body = client.get(url("pending")).content.decode()
+    assert "aoba-foods" in body and "承認待ちアカウント一覧" in body
+
+
+def test_registration_under_htmx_closes_the_popup_by_redirect(client_for, msp_admin):
+    response = client_for(msp_admin).post(url("register"), REGISTRATION, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == url("pending")
+
+
+def test_registration_rejects_a_wrong_method(client_for, msp_admin):
+    assert client_for(msp_admin).put(url("register")).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("account_code", "AB", "3〜40文字"),
+        ("account_code", "has space", "3〜40文字"),
+        ("account_code", "日本語", "3〜40文字"),
+        ("email_domain", "user@example.jp", "「@」"),
+        ("email_domain", "exa mple.jp", "スペース"),
+        ("email_domain", "localhost", "example.co.jp"),
+        ("contracted_users", "0", "1以上"),
+        ("contracted_users", "-5", "1以上"),
+        ("contracted_users", "1000001", "1,000,000以下"),
+        ("contracted_users", "十", "整数"),
+        ("contracted_users", "", "契約ユーザ数を入力してください"),
+        ("company_name", "   ", "会社名を入力してください"),
+        ("email_domain", "", "メールドメインを入力してください"),
+        ("contact_email", "not-an-email", "メールアドレス"),
+    ],
+)
+def test_registration_explains_bad_input_and_saves_nothing(client_for, msp_admin, field, value, message):
+    response = client_for(msp_admin).post(url("register"), REGISTRATION | {field: value}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert message in body, body[body.find("invalid-feedback") - 200 : body.find("invalid-feedback") + 400]
+    assert not CustomerAccount.objects.exists()
+
+
+def test_registration_refuses_a_duplicate_code(client_for, msp_admin, customer):
+    response = client_for(msp_admin).post(url("register"), REGISTRATION | {"account_code": customer.account_code})
+    assert "このアカウントコードは既に使われています" in response.content.decode()
+    assert CustomerAccount.objects.count() == 1
+
+
+def test_registration_normalises_full_width_input(client_for, msp_admin):
+    client_for(msp_admin).post(
+        url("register"), REGISTRATION | {"account_code": "ＡＯＢＡ－１", "email_domain": "ＡＯＢＡ.example.jp"}
+    )
+    customer = CustomerAccount.objects.get()
+    assert (customer.account_code, customer.email_domain) == ("aoba-1", "aoba.example.jp")
+
+
+def test_a_privileged_msp_cannot_register_for_an_msp_outside_its_tree(client_for, pmsp_admin, other_msp_org):
+    response = client_for(pmsp_admin).post(url("register"), REGISTRATION | {"organization": other_msp_org.pk})
+    assert response.status_code == 200
+    assert not CustomerAccount.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["msp_viewer", "msp_billing", "support_user", "operator_viewer"])
+def test_read_only_roles_cannot_register(client_for, request, persona):
+    user = request.getfixturevalue(persona)
+    assert client_for(user).post(url("register"), REGISTRATION).status_code == 403
+    assert not CustomerAccount.objects.exists()
+
+
+# --- approval queue ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def application(msp_org, msp_admin):
+    return CustomerAccountFactory(organization=msp_org, status="pending_approval", registered_by=msp_admin)
+
+
+def test_the_operator_approves_and_the_account_becomes_active(
+    client_for, operator_user, application, django_capture_on_commit_callbacks
+):
+    client = client_for(operator_user)
+    assert application.account_code in client.get(url("pending")).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("approve", application))
+    assert response.status_code == 302
+    application.refresh_from_db()
+    assert application.status == "active"
+
+
+def test_the_operator_returns_an_application_with_a_reason(client_for, operator_user, application):
+    client = client_for(operator_user)
+    response = client.post(url("reject", application), {"reason": ""})
+    assert "差戻しの理由を入力してください" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == "pending_approval"
+    client.post(url("reject", application), {"reason": "<b>住所</b>を確認してください"})
+    application.refresh_from_db()
+    assert application.status == "rejected"
+
+
+def test_the_msp_corrects_and_resubmits_a_returned_application(client_for, msp_admin, operator_user, application):
+    client_for(operator_user).post(url("reject", application), {"reason": "会社名を正式名称に"})
+    client = client_for(msp_admin)
+    page = client.get(url("pending")).content.decode()
+    assert "会社名を正式名称に" in page
+    form = client.get(url("resubmit", application)).content.decode()
+    assert "会社名を正式名称に" in form
+    data = {
+        "account_code": application.account_code,
+        "company_name": "株式会社あおば 正式名称",
+        "email_domain": application.email_domain,
+        "contracted_users": "20",
+    }
+    assert client.post(url("resubmit", application), data).status_code == 302
+    application.refresh_from_db()
+    assert (application.status, application.company_name) == ("pending_approval", "株式会社あおば 正式名称")
+
+
+def test_the_msp_withdraws_its_application(client_for, msp_admin, application):
+    client_for(msp_admin).post(url("withdraw", application), {"reason": "不要"})
+    application.refresh_from_db()
+    assert application.status == "withdrawn"
+
+
+def test_a_failed_provisioning_shows_its_error_and_the_operator_retries(
+    client_for, operator_user, msp_org, django_capture_on_commit_callbacks
+):
+    failed = CustomerAccountFactory(
+        organization=msp_org, status="provisioning_failed", provisioning_error="tenant service timed out"
+    )
+    client = client_for(operator_user)
+    body = client.get(url("pending")).content.decode()
+    assert "tenant service timed out" in body and url("retry_provisioning", failed) in body
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("retry_provisioning", failed))
+    failed.refresh_from_db()
+    assert failed.status == "active"
+
+
+@pytest.mark.parametrize("name", ["approve", "reject", "retry_provisioning"])
+@pytest.mark.parametrize("persona", ["msp_admin", "pmsp_admin", "operator_viewer"])
+def test_only_operator_admins_approve_reject_or_retry(client_for, request, application, name, persona):
+    user = request.getfixturevalue(persona)
+    response = client_for(user).post(url(name, application), {"reason": "x"})
+    assert response.status_code == 403
+    application.refresh_from_db()
+    assert application.status == "pending_approval"
+
+
+def test_a_second_approval_is_refused_with_a_message(client_for, operator_user, application):
+    client = client_for(operator_user)
+    client.post(url("approve", application))
+    response = client.post(url("approve", application), follow=True)
+    assert "その操作はできません" in response.content.decode()
+    assert application.status_changes.filter(to_status="provisioning").count() == 1
+
+
+# --- access for every customer view ----------------------------------------------------------
+
+CUSTOMER_VIEWS = [
+    ("detail", "get"),
+    ("edit", "post"),
+    ("edit_reseller", "post"),
+    ("edit_support", "post"),
+    ("edit_screen", "post"),
+    ("contract", "post"),
+    ("approve", "post"),
+    ("reject", "post"),
+    ("resubmit", "post"),
+    ("withdraw", "post"),
+    ("retry_provisioning", "post"),
+    ("archive", "post"),
+    ("unarchive", "post"),
+]
+MUTATIONS = [name for name, method in CUSTOMER_VIEWS if method == "post"]
+
+
+OPERATOR_ONLY = {"approve", "reject", "retry_provisioning"}
+
+
+@pytest.mark.parametrize(("name", "method"), [view for view in CUSTOMER_VIEWS if view[0] not in OPERATOR_ONLY])
+def test_another_msps_customer_answers_404(client_for, other_msp_admin, customer, name, method):
+    response = getattr(client_for(other_msp_admin), method)(url(name, customer), {"contracted_users": "99"})
+    assert response.status_code == 404
+    customer.refresh_from_db()
+    assert customer.contracted_users == 20
+
+
+@pytest.mark.parametrize("name", sorted(OPERATOR_ONLY))
+def test_operator_only_actions_answer_403_to_msps_whether_or_not_the_account_exists(
+    client_for, other_msp_admin, customer, name
+):
+    client = client_for(other_msp_admin)
+    assert client.post(url(name, customer), {"reason": "x"}).status_code == 403
+    assert client.post(reverse(f"customers:{name}", args=[999999]), {"reason": "x"}).status_code == 403
+    customer.refresh_from_db()
+    assert customer.status == "active"
+
+
+@pytest.mark.parametrize("name", MUTATIONS)
+@pytest.mark.parametrize("persona", ["msp_viewer", "support_user"])
+def test_read_only_and_support_staff_get_403_and_nothing_changes(
+    client_for, request, msp_org, support_org, name, persona
+):
+    user = request.getfixturevalue(persona)
+    target = CustomerAccountFactory(organization=msp_org, support_account=support_org, status="cancelled")
+    before = AuditEvent.objects.count()
+    response = client_for(user).post(
+        url(name, target), {"contracted_users": "99", "company_name": "改ざん", "support_account": ""}
+    )
+    assert response.status_code == 403
+    target.refresh_from_db()
+    assert (target.contracted_users, target.archived_at, target.support_account) == (20, None, support_org)
+    assert AuditEvent.objects.count() == before
+
+
+def test_support_staff_read_the_detail_of_an_assigned_customer_without_buttons(
+    client_for, support_user, support_org, msp_org
+):
+    target = CustomerAccountFactory(organization=msp_org, support_account=support_org)
+    body = client_for(support_user).get(url("detail", target)).content.decode()
+    assert target.company_name in body
+    assert url("edit", target) not in body and url("contract", target) not in body
+
+
+# --- editing --------------------------------------------------------------------------------------
+
+
+def test_the_contract_popup_from_the_list_refreshes_the_row(client_for, msp_admin, customer):
+    client = client_for(msp_admin)
+    assert "契約ユーザ数更新" in client.get(url("contract", customer), {"from": "list"}).content.decode()
+    response = client.post(
+        url("contract", customer), {"contracted_users": "1,200", "from": "list"}, HTTP_HX_REQUEST="true"
+    )
+    assert "整数" in response.content.decode()
+    response = client.post(
+        url("contract", customer), {"contracted_users": "1200", "from": "list"}, HTTP_HX_REQUEST="true"
+    )
+    body = response.content.decode()
+    assert response["HX-Trigger"] == "portal:close-modal"
+    assert f'id="customer-{customer.pk}"' in body and 'hx-swap-oob="true"' in body and "1,200" in body
+    assert 'data-testid="contract-change"' in body
+    assert "&lt;script&gt;" in body
+    assert list(ContractChange.objects.filter(customer=customer).values_list("new_users", flat=True)) == [1200]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1000001", "abc", "", "20"])
+def test_the_contract_popup_refuses_bad_numbers(client_for, msp_admin, customer, value):
+    response = client_for(msp_admin).post(url("contract", customer), {"contracted_users": value})
+    assert response.status_code == 200
+    assert "invalid-feedback" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.contracted_users == 20
+    assert not ContractChange.objects.exists()
+
+
+def test_the_edit_tabs_save_basic_and_reseller_info(client_for, msp_sales, customer):
+    client = client_for(msp_sales)
+    body = client.get(url("edit", customer)).content.decode()
+    for tab in ("基本情報", "販売店情報", "サポート", "画面のカスタマイズ"):
+        assert tab in body
+    data = {"account_code": "ignored-change", "company_name": "新社名株式会社", "email_domain": "new.example.jp"}
+    assert client.post(url("edit", customer), data).status_code == 302
+    client.post(url("edit_reseller", customer), {"reseller_name": "販売店A", "reseller_contact_email": "a@b.jp"})
+    customer.refresh_from_db()
+    assert customer.company_name == "新社名株式会社"
+    assert customer.account_code != "ignored-change"
+    assert customer.reseller_name == "販売店A"
+
+
+def test_a_support_account_of_another_msp_is_refused(client_for, msp_admin, customer, other_msp_org):
+    foreign = OrganizationFactory(kind="support", parent=other_msp_org)
+    response = client_for(msp_admin).post(url("edit_support", customer), {"support_account": foreign.pk})
+    assert "このMSPのサポートアカウントから選択してください" in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.support_account is None
+
+
+def test_assigning_a_support_account_and_hiding_menus(client_for, msp_admin, customer, support_org):
+    client = client_for(msp_admin)
+    client.post(url("edit_support", customer), {"support_account": support_org.pk})
+    client.post(url("edit_screen", customer), {"visible_menus": ["basic_info", "users"]})
+    customer.refresh_from_db()
+    assert customer.support_account == support_org
+    assert customer.hidden_menus == ["admins", "user_bulk"]
+    response = client.post(url("edit_screen", customer), {"visible_menus": ["billing"]})
+    assert "invalid-feedback" in response.content.decode()
+    detail = client.get(url("detail", customer)).content.decode()
+    assert support_org.name in detail and 'data-menu="admins"' in detail
+
+
+def test_archiving_and_unarchiving_a_cancelled_account(client_for, msp_admin, msp_org):
+    cancelled = CustomerAccountFactory(organization=msp_org, status="cancelled")
+    active = CustomerAccountFactory(organization=msp_org, status="active")
+    client = client_for(msp_admin)
+    client.post(url("archive", cancelled))
+    response = client.post(url("archive", active), follow=True)
+    assert "解約済み、取下げ、差戻し、統合済みのアカウントのみアーカイブできます" in response.content.decode()
+    cancelled.refresh_from_db()
+    active.refresh_from_db()
+    assert cancelled.archived_at is not None and active.archived_at is None
+    client.post(url("unarchive", cancelled))
+    cancelled.refresh_from_db()
+    assert cancelled.archived_at is None
+
+
+def test_the_detail_page_shows_timeline_contract_history_and_audit_trail(client_for, msp_admin):
+    client = client_for(msp_admin)
+    client.post(url("register"), REGISTRATION | {"company_name": "<img src=x onerror=alert(1)>"})
+    customer = CustomerAccount.objects.get()
+    client.post(url("contract", customer), {"contracted_users": "45"})
+    body = client.get(url("detail", customer)).content.decode()
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body and "<img src=x" not in body
+    assert "ステータス履歴" in body and "契約履歴" in body and "監査ログ" in body
+    assert "customer.contract_change" in body and "45" in body
+
+
+def test_the_audit_trail_is_hidden_from_roles_without_audit_access(client_for, msp_sales, customer):
+    assert "監査ログ" not in client_for(msp_sales).get(url("detail", customer)).content.decode()
+
+
+def test_the_navigation_links_both_pages(client_for, msp_viewer):
+    body = client_for(msp_viewer).get(reverse("dashboard")).content.decode()
+    assert url("list") in body and url("pending") in body
