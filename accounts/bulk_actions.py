@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
 
 from msp_portal.permissions import Cap, has_cap
 
@@ -22,7 +23,14 @@ class BulkAction:
     cap: Cap
 
 
-BULK_ACTIONS: list[BulkAction] = []
+BULK_ACTIONS: list[BulkAction] = [
+    BulkAction(
+        "export_selected_csv", _("Export selected (CSV)"), "customers:export_selected_csv", Cap.CUSTOMERS_EXPORT
+    ),
+    BulkAction(
+        "export_selected_xlsx", _("Export selected (Excel)"), "customers:export_selected_xlsx", Cap.CUSTOMERS_EXPORT
+    ),
+]
 
 
 def bulk_actions_for(user) -> list[dict]:

@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
-from django.http import FileResponse, StreamingHttpResponse
+from django.contrib import messages
+from django.http import FileResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from msp_portal import context
 from msp_portal.permissions import Cap, capability_required, check_cap
 
 from .columns import iter_rows, resolve_columns
 from .csv import CsvEncoding, ExportTally, csv_chunks
+from .customers import selected_ids
 from .datasets import Dataset, get_dataset
 from .models import ExportStatus
 from .selectors import get_export_job_for_user
@@ -46,11 +50,12 @@ def attachment_header(file_name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name)}"
 
 
-def csv_export(request, dataset: Dataset) -> StreamingHttpResponse:
-    """Stream the user's view of the list as CSV (`?encoding=cp932` for Shift_JIS). The audit
-    event is written when the stream ends, with the number of rows actually sent."""
+def csv_export(request, dataset: Dataset, params: QueryDict | None = None) -> StreamingHttpResponse:
+    """Stream the user's view of the list (`params`, by default the request's query string) as
+    CSV; `encoding=cp932` asks for Shift_JIS. The audit event is written when the stream ends,
+    with the number of rows actually sent."""
     check_cap(request.user, dataset.capability)
-    params = request.GET
+    params = request.GET if params is None else params
     encoding = CsvEncoding.from_param(params.get("encoding"))
     queryset, columns = dataset.build(request.user, params)
     resolved = resolve_columns(columns)
@@ -77,12 +82,12 @@ def csv_export(request, dataset: Dataset) -> StreamingHttpResponse:
     return response
 
 
-def xlsx_export(request, dataset: Dataset):
+def xlsx_export(request, dataset: Dataset, params: QueryDict | None = None):
     """The user's view of the list as an Excel workbook: downloaded directly up to
     PORTAL_EXPORT_DIRECT_MAX_ROWS rows, otherwise written by a background job whose progress
     page the user is sent to."""
     check_cap(request.user, dataset.capability)
-    params = request.GET
+    params = request.GET if params is None else params
     queryset, columns = dataset.build(request.user, params)
     if needs_background(queryset):
         job = export_job_start(
@@ -150,3 +155,57 @@ def job_download(request, job_id):
     response["Content-Disposition"] = attachment_header(job.file_name)
     response["Cache-Control"] = "no-store"
     return response
+
+
+# --- the customer list (mounted in accounts/customer_urls.py) ---------------------------------
+
+
+@capability_required(Cap.CUSTOMERS_EXPORT)
+@require_GET
+def customers_csv(request):
+    """CSVダウンロード: the list as filtered and sorted in the query string."""
+    return csv_export(request, get_dataset("customers"))
+
+
+@capability_required(Cap.CUSTOMERS_EXPORT)
+@require_GET
+def customers_xlsx(request):
+    """EXCELダウンロード: the list as filtered and sorted in the query string."""
+    return xlsx_export(request, get_dataset("customers"))
+
+
+def _selected_params(request) -> tuple[QueryDict | None, str]:
+    """The list's parameters (from the bulk form's `next`, the list URL it was posted from)
+    plus the selected ids; None when nothing usable was selected. Also where to go back."""
+    back = reverse("customers:list")
+    next_url = request.POST.get("next", "")
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        back = next_url
+    ids = selected_ids(request.POST.getlist("ids"))
+    if not ids:
+        return None, back
+    params = QueryDict(urlsplit(back).query, mutable=True)
+    params.setlist("ids", [str(pk) for pk in ids])
+    return params, back
+
+
+@capability_required(Cap.CUSTOMERS_EXPORT)
+@require_POST
+def customers_selected_csv(request):
+    """選択実行 → export selected (CSV): the selected rows, in the list's order."""
+    params, back = _selected_params(request)
+    if params is None:
+        messages.error(request, _("Select at least one customer account to export."))
+        return redirect(back)
+    return csv_export(request, get_dataset("customers"), params)
+
+
+@capability_required(Cap.CUSTOMERS_EXPORT)
+@require_POST
+def customers_selected_xlsx(request):
+    """選択実行 → export selected (Excel): the selected rows, in the list's order."""
+    params, back = _selected_params(request)
+    if params is None:
+        messages.error(request, _("Select at least one customer account to export."))
+        return redirect(back)
+    return xlsx_export(request, get_dataset("customers"), params)

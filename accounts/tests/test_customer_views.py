@@ -153,6 +153,7 @@ def test_the_list_runs_the_same_queries_at_two_page_sizes(client_for, msp_admin,
 
 def test_bulk_selection_appears_only_when_an_action_exists(client_for, msp_admin, customer, monkeypatch):
     client = client_for(msp_admin)
+    monkeypatch.setattr(bulk_actions, "BULK_ACTIONS", [])
     body = client.get(url("list")).content.decode()
     assert 'name="ids"' not in body and "選択実行" not in body
     monkeypatch.setattr(
