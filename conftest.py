@@ -209,14 +209,55 @@ def support_user(support_org):
     return _member(support_org, "support_staff", "support@test.example")
 
 
+def two_factor_device(user):
+    """The user's confirmed TOTP device, created if they have none."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+
+
+def totp_token(device) -> str:
+    """The code the device's authenticator app shows now (or the next one, when the current
+    one was already used: a device accepts each code once, and one step of drift)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.t() <= device.last_t:
+        totp.time += device.step * (device.last_t - totp.t() + 1)
+    return f"{totp.token():0{device.digits}d}"
+
+
+def _needs_second_factor(user) -> bool:
+    from accounts.selectors import user_has_two_factor_device, user_requires_two_factor
+
+    return user_requires_two_factor(user) or user_has_two_factor_device(user)
+
+
 @pytest.fixture
 def client_for(client):
-    """`client_for(user)`: a test client signed in as that user."""
+    """`client_for(user)`: a test client signed in as that user. For a user who signs in with
+    two-factor (operator staff, or an enrolled device) the session is verified too, with a
+    confirmed device created if needed, so the client is fully usable."""
     from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts.views import HAS_DEVICE_SESSION_KEY
 
     def make(user):
         new_client = Client()
         new_client.force_login(user)
+        session = new_client.session
+        if _needs_second_factor(user):
+            session[DEVICE_ID_SESSION_KEY] = two_factor_device(user).persistent_id
+            session[HAS_DEVICE_SESSION_KEY] = True
+        else:
+            session[HAS_DEVICE_SESSION_KEY] = False
+        session.save()
         return new_client
 
     return make
@@ -264,13 +305,24 @@ def page(chromium, live_server):
 
 @pytest.fixture
 def browser_login():
-    """`browser_login(page, email, password)`: sign in through the real login form."""
+    """`browser_login(page, email, password)`: sign in through the real login form. A user who
+    signs in with two-factor (operator staff, or an enrolled device) gets a confirmed device if
+    needed, and the token page is filled with the code computed from it."""
+    import re
+
+    from accounts.models import User
 
     def login(browser_page, email, password=PASSWORD):
         browser_page.goto(browser_page.portal_url("/accounts/login/"))
         browser_page.fill("input[name=username]", email)
         browser_page.fill("input[name=password]", password)
+        user = User.objects.filter(email__iexact=email).first()
+        device = two_factor_device(user) if user is not None and _needs_second_factor(user) else None
         browser_page.click("button[type=submit]")
+        if device is not None:
+            browser_page.wait_for_url(re.compile(r".*/accounts/two-factor/.*"))
+            browser_page.fill("input[name=token]", totp_token(device))
+            browser_page.click("#two-factor-submit")
 
     return login
 

@@ -24,6 +24,10 @@ class BulkAction:
 
 
 BULK_ACTIONS: list[BulkAction] = [
+    # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.
+    BulkAction(
+        "delivery_notice", _("Delivery notification"), "customer_portal:delivery_notice", Cap.CUSTOMERS_DELIVERY_NOTICE
+    ),
     BulkAction(
         "export_selected_csv", _("Export selected (CSV)"), "customers:export_selected_csv", Cap.CUSTOMERS_EXPORT
     ),

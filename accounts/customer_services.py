@@ -438,6 +438,19 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
     old = customer.contracted_users
     if new == old:
         raise DomainError(_("The number of contracted users is already %(users)s.") % {"users": f"{old:,}"})
+    # Imported here: the customer portal's models depend on this app. The customer row is locked,
+    # and adding a service user locks it too, so the count cannot change under this check.
+    from customer_portal.selectors import active_user_count
+
+    active = active_user_count(customer)
+    if new < active:
+        raise DomainError(
+            _(
+                "The customer has %(active)s active users: the contracted users cannot be fewer. "
+                "Disable users in the customer's portal first."
+            )
+            % {"active": f"{active:,}"}
+        )
     customer.contracted_users = new
     customer.save(update_fields=["contracted_users", "updated_at"])
     _write_contract_change(customer, old, new, actor)

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from django.db import transaction
-from django.utils.translation import gettext as _
+from functools import partial
 
-from audit.services import audit_record
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from audit.services import audit_record, changed_fields
 from msp_portal.errors import DomainError
-from msp_portal.permissions import ROLES_BY_KIND, OrganizationKind
+from msp_portal.permissions import ROLES_BY_KIND, OrganizationKind, Role
 
 from .models import Membership, Organization, User
+from .selectors import user_requires_two_factor
 
 
 @transaction.atomic
@@ -65,4 +78,250 @@ def staff_create(
         organization=organization,
         after={"email": email, "name": name, "role": role},
     )
+    return user
+
+
+# --- Staff ---------------------------------------------------------------------------------------
+
+ADMIN_ROLES = (Role.ADMIN, Role.OPERATOR_ADMIN)
+
+
+def _send_invitation(user_id: int) -> None:
+    """The set-your-password e-mail: a password-reset link, never a password, in the user's
+    language."""
+    user = User.objects.select_related("membership__organization").get(pk=user_id)
+    path = reverse(
+        "password_reset_confirm",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        },
+    )
+    context = {
+        "user": user,
+        "organization": user.organization,
+        "set_password_url": settings.PORTAL_BASE_URL.rstrip("/") + path,
+        "login_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("login"),
+        "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
+    }
+    with translation.override(user.language):
+        subject = "".join(render_to_string("accounts/email/invitation_subject.txt", context).splitlines())
+        body = render_to_string("accounts/email/invitation_body.txt", context)
+    send_mail(subject, body, None, [user.email])
+
+
+def _lock_active_admins(organization: Organization) -> list[Membership]:
+    # Locking the admin memberships serialises concurrent role changes and deactivations, so
+    # two admins demoting each other at once cannot leave the organization without one.
+    return list(
+        Membership.objects.select_for_update(of=("self",))
+        .filter(organization=organization, role__in=ADMIN_ROLES, user__is_active=True)
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def staff_invite(
+    *, actor: User | None, organization: Organization, email: str, name: str, role: str, language: str = "ja"
+) -> User:
+    """Create a staff user without a password and, after commit, e-mail them a link to set one
+    (a password-reset token link). Refuses a role the organization's kind does not have and an
+    e-mail address already in use."""
+    user = staff_create(
+        actor=actor, organization=organization, email=email, name=name, role=role, password=None, language=language
+    )
+    transaction.on_commit(partial(_send_invitation, user.pk))
+    return user
+
+
+@transaction.atomic
+def staff_invitation_resend(*, actor: User, staff: User) -> None:
+    """Send the set-your-password e-mail again to an active user who has not set a password."""
+    if not staff.is_active:
+        raise DomainError(_("This user is deactivated."))
+    if staff.has_usable_password():
+        raise DomainError(_("This user has already set a password."))
+    audit_record(actor=actor, action="staff.invitation_resend", obj=staff, organization=staff.organization)
+    transaction.on_commit(partial(_send_invitation, staff.pk))
+
+
+@transaction.atomic
+def staff_change_role(*, actor: User, staff: User, role: str) -> User:
+    """Give a staff user another role of their organization's kind. You cannot change your own
+    role, and an organization never loses its last active administrator."""
+    membership = Membership.objects.select_for_update().select_related("organization").get(user=staff)
+    organization = membership.organization
+    if role not in ROLES_BY_KIND[organization.kind]:
+        raise DomainError(_("That role does not exist in this organization."))
+    if staff.pk == actor.pk:
+        raise DomainError(_("You cannot change your own role."))
+    if membership.role == role:
+        return staff
+    admins = _lock_active_admins(organization)
+    if membership.role in ADMIN_ROLES and staff.is_active and len(admins) <= 1:
+        raise DomainError(_("The organization must keep at least one active administrator."))
+    before = {"role": membership.role}
+    membership.role = role
+    membership.save(update_fields=["role"])
+    audit_record(
+        actor=actor,
+        action="staff.change_role",
+        obj=staff,
+        organization=organization,
+        before=before,
+        after={"role": role},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_deactivate(*, actor: User, staff: User) -> User:
+    """Deactivate a staff user: they can no longer sign in and their sessions end. Users are
+    never deleted. You cannot deactivate yourself or the organization's last active admin."""
+    staff = User.objects.select_for_update().get(pk=staff.pk)
+    membership = Membership.objects.select_related("organization").get(user=staff)
+    if staff.pk == actor.pk:
+        raise DomainError(_("You cannot deactivate yourself."))
+    if not staff.is_active:
+        raise DomainError(_("This user is already deactivated."))
+    admins = _lock_active_admins(membership.organization)
+    if membership.role in ADMIN_ROLES and len(admins) <= 1:
+        raise DomainError(_("The organization must keep at least one active administrator."))
+    staff.is_active = False
+    staff.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="staff.deactivate",
+        obj=staff,
+        organization=membership.organization,
+        before={"is_active": True},
+        after={"is_active": False},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_reactivate(*, actor: User, staff: User) -> User:
+    """Let a deactivated staff user sign in again."""
+    staff = User.objects.select_for_update().get(pk=staff.pk)
+    if staff.is_active:
+        raise DomainError(_("This user is already active."))
+    staff.is_active = True
+    staff.save(update_fields=["is_active"])
+    audit_record(
+        actor=actor,
+        action="staff.reactivate",
+        obj=staff,
+        organization=staff.organization,
+        before={"is_active": False},
+        after={"is_active": True},
+    )
+    return staff
+
+
+@transaction.atomic
+def staff_two_factor_reset(*, actor: User, staff: User) -> None:
+    """Remove a staff user's two-factor devices (a lost phone). If two-factor sign-in is
+    required for them, they enrol a new device at their next sign-in."""
+    if staff.pk == actor.pk:
+        raise DomainError(_("Use your profile page to change your own two-factor settings."))
+    removed = _remove_two_factor_devices(staff)
+    if not removed:
+        raise DomainError(_("This user has no two-factor device."))
+    audit_record(
+        actor=actor,
+        action="staff.two_factor_reset",
+        obj=staff,
+        organization=staff.organization,
+        before={"two_factor": True},
+        after={"two_factor": False},
+    )
+
+
+@transaction.atomic
+def support_account_create(*, actor: User, msp: Organization, name: str) -> Organization:
+    """Create a support account belonging to the MSP `msp` (only that MSP may assign it)."""
+    name = name.strip()
+    if Organization.objects.filter(kind=OrganizationKind.SUPPORT, parent=msp, name=name).exists():
+        raise DomainError(_("This MSP already has a support account with this name."))
+    return organization_create(actor=actor, name=name, kind=OrganizationKind.SUPPORT, parent=msp)
+
+
+@transaction.atomic
+def organization_set_two_factor(*, actor: User, organization: Organization, required: bool) -> Organization:
+    """Require (or stop requiring) two-factor sign-in for every member of the organization.
+    Members without a device are sent to the enrolment page at their next request."""
+    if organization.kind == OrganizationKind.OPERATOR:
+        raise DomainError(_("Operator staff always sign in with two-factor authentication."))
+    organization = Organization.objects.select_for_update().get(pk=organization.pk)
+    if organization.require_two_factor == required:
+        return organization
+    before = {"require_two_factor": organization.require_two_factor}
+    organization.require_two_factor = required
+    organization.save(update_fields=["require_two_factor"])
+    audit_record(
+        actor=actor,
+        action="organization.two_factor",
+        obj=organization,
+        organization=organization,
+        before=before,
+        after={"require_two_factor": required},
+    )
+    return organization
+
+
+# --- The signed-in user's own settings ---------------------------------------------------------
+
+
+def _remove_two_factor_devices(user: User) -> int:
+    removed, _by_model = TOTPDevice.objects.filter(user=user).delete()
+    removed_static, _by_model = StaticDevice.objects.filter(user=user).delete()
+    return removed + removed_static
+
+
+@transaction.atomic
+def two_factor_enable(*, user: User, key: str, last_t: int) -> TOTPDevice:
+    """Save the user's confirmed authenticator (a TOTP key the user proved with a token at
+    step `last_t`, which can therefore not be used again). One device per user."""
+    if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise DomainError(_("Two-factor authentication is already enabled."))
+    TOTPDevice.objects.filter(user=user).delete()
+    device = TOTPDevice.objects.create(user=user, name=_("Authenticator app"), key=key, confirmed=True, last_t=last_t)
+    audit_record(actor=user, action="user.two_factor_enable", obj=user, after={"two_factor": True})
+    return device
+
+
+@transaction.atomic
+def two_factor_disable(*, user: User) -> None:
+    """Remove the user's own two-factor devices; refused when their organization requires it."""
+    if user_requires_two_factor(user):
+        raise DomainError(_("Your organization requires two-factor authentication."))
+    if not _remove_two_factor_devices(user):
+        raise DomainError(_("Two-factor authentication is not enabled."))
+    audit_record(
+        actor=user, action="user.two_factor_disable", obj=user, before={"two_factor": True}, after={"two_factor": False}
+    )
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, name: str, language: str) -> User:
+    """Change the user's own display name and language (the language of their e-mails)."""
+    before = changed_fields(user, ["name", "language"])
+    user.name = name
+    user.language = language
+    after = changed_fields(user, ["name", "language"])
+    if before == after:
+        return user
+    user.save(update_fields=["name", "language"])
+    audit_record(actor=user, action="user.profile_update", obj=user, before=before, after=after)
+    return user
+
+
+@transaction.atomic
+def user_set_password(*, user: User, password: str, reason: str) -> User:
+    """Set the user's password (`reason`: "change" from the profile, "reset" from the e-mailed
+    link). The password itself is never recorded."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, action=f"user.password_{reason}", obj=user)
     return user

@@ -62,6 +62,7 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="audit_org_time"),
             models.Index(fields=["customer", "-created_at"], name="audit_customer_time"),
+            models.Index(fields=["actor_label", "-created_at"], name="audit_actor_time"),
         ]
 
     def __str__(self) -> str:

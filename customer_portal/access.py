@@ -84,8 +84,8 @@ def customer_admin_of(user) -> CustomerAdmin | None:
 
 def portal_access(request, account_code: str, *, menu: str | None = None) -> PortalAccess:
     """Resolve the portal of `account_code` for the signed-in user (404 / read-only / full), and
-    404 a menu hidden from this customer's admins. Staff entering a customer's portal are
-    audited once per switch."""
+    404 a menu hidden from this customer's admins. (`portal_view` audits a staff member's entry
+    once the request is known to be allowed.)"""
     user = request.user
     admin = customer_admin_of(user)
     if admin is not None:
@@ -116,7 +116,6 @@ def portal_access(request, account_code: str, *, menu: str | None = None) -> Por
             and has_cap(user, Cap.CUSTOMERS_CUSTOMER_SCREEN)
         )
         staff = user
-        _audit_entry(request, customer)
     return PortalAccess(
         customer=customer,
         can_write=can_write,
@@ -169,6 +168,9 @@ def portal_view(menu: str | None) -> Callable:
             access = portal_access(request, account_code, menu=menu)
             if request.method not in ("GET", "HEAD"):
                 access.check_write()
+            if access.acting_staff is not None:
+                # Only an allowed request enters the portal: a refused one leaves no trace of entry.
+                _audit_entry(request, access.customer)
             with access.acting():
                 return view_func(request, access, *args, **kwargs)
 

@@ -26,4 +26,7 @@ NAVIGATION: list[NavItem] = [
     # 顧客画面: every staff role may open the switcher; whether a portal opens writable is decided
     # per customer by customer_portal.access (CUSTOMERS_CUSTOMER_SCREEN, support: read-only).
     NavItem("customer_portal:switcher", _("Customer screen"), Cap.CUSTOMERS_VIEW, ("customer_portal:",)),
+    NavItem("staff_list", _("Staff"), Cap.STAFF_VIEW, ("staff_",)),
+    NavItem("support_account_list", _("Support accounts"), Cap.SUPPORT_ACCOUNTS_MANAGE, ("support_",)),
+    NavItem("audit_event_list", _("Audit trail"), Cap.AUDIT_VIEW, ("audit_",)),
 ]

@@ -17,3 +17,7 @@ urlpatterns = [
     path("c/", include("customer_portal.urls")),
     path("django-admin/", admin.site.urls),
 ]
+
+handler403 = "msp_portal.views.permission_denied"
+handler404 = "msp_portal.views.page_not_found"
+handler500 = "msp_portal.views.server_error"

@@ -320,3 +320,22 @@ def test_search_finds_japanese_text_regardless_of_width_and_kana(msp_admin, quer
     CustomerAccountFactory(organization=msp_admin.organization, company_name="別会社", company_name_kana="ベツガイシャ")
     found = customer_search(customers_visible_to(msp_admin), query)
     assert list(found) == [customer]
+
+
+def test_contracted_users_cannot_go_below_the_active_service_users(msp_admin):
+    from customer_portal.models import ServiceUser
+
+    customer = CustomerAccountFactory(organization=msp_admin.organization, status="active", contracted_users=20)
+    for n in range(12):
+        ServiceUser.objects.create(customer=customer, user_name=f"u{n}", email=f"u{n}@x.example", display_name="利用者")
+    ServiceUser.objects.create(
+        customer=customer, user_name="gone", email="g@x.example", display_name="無効", is_active=False
+    )
+    with pytest.raises(DomainError, match="12"):
+        services.customer_change_contract(actor=msp_admin, customer=customer, contracted_users=11)
+    customer.refresh_from_db()
+    assert customer.contracted_users == 20
+    # Exactly the active users is fine; disabled users do not count.
+    services.customer_change_contract(actor=msp_admin, customer=customer, contracted_users=12)
+    customer.refresh_from_db()
+    assert customer.contracted_users == 12

@@ -1,0 +1,315 @@
+"""Every URL of the project against the one permission table (msp_portal/permissions.py).
+
+The test reads the URL configuration, so a route added later is checked too: it must declare
+its capability (`capability_required`) or be marked `public` / `self_service`, and every role
+is sent to it. URL arguments are filled by KWARG_BUILDERS with objects the persona can see; a
+route whose argument has no builder fails here, telling its developer to add one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import CustomerAccount, Organization, User
+from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory, UserFactory
+from audit.models import AuditEvent
+from msp_portal.permissions import ROLE_CAPABILITIES, Cap, OrganizationKind, Role
+
+SKIPPED_PREFIXES = ("django-admin/", "i18n/", "static/")
+ANY_VALUE = {
+    "int": 1,
+    "uuid": "00000000-0000-0000-0000-000000000001",
+    "slug": "x",
+    "str": "x",
+    "path": "x",
+    "account_code": "no-such-customer",
+}
+READ_ONLY_ROLES = (Role.VIEWER, Role.SUPPORT_STAFF, Role.OPERATOR_VIEWER)
+# Where each role's persona works.
+ROLE_ORGANIZATION_KIND = {
+    Role.ADMIN: OrganizationKind.MSP,
+    Role.SALES: OrganizationKind.MSP,
+    Role.BILLING: OrganizationKind.MSP,
+    Role.VIEWER: OrganizationKind.MSP,
+    Role.SUPPORT_STAFF: OrganizationKind.SUPPORT,
+    Role.OPERATOR_ADMIN: OrganizationKind.OPERATOR,
+    Role.OPERATOR_VIEWER: OrganizationKind.OPERATOR,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # the full route, e.g. "accounts/staff/<int:pk>/role/"
+    name: str | None
+    callback: Callable
+    kwarg_names: tuple[str, ...]
+    converters: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def label(self) -> str:
+        return f"/{self.route} ({self.name or 'unnamed'})"
+
+
+def _walk(patterns, prefix: str = "") -> list[Route]:
+    routes = []
+    for pattern in patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(SKIPPED_PREFIXES):
+            continue
+        if isinstance(pattern, URLResolver):
+            routes.extend(_walk(pattern.url_patterns, route))
+        elif isinstance(pattern, URLPattern):
+            converters = {name: converter or "str" for converter, name in re.findall(r"<(?:(\w+):)?(\w+)>", route)}
+            names = tuple(converters) + tuple(re.findall(r"\(\?P<(\w+)>", route))
+            routes.append(
+                Route(
+                    route=route, name=pattern.name, callback=pattern.callback, kwarg_names=names, converters=converters
+                )
+            )
+    return routes
+
+
+def project_routes() -> list[Route]:
+    return _walk(get_resolver().url_patterns)
+
+
+# --- Personas and the objects they can see -----------------------------------------------------
+
+
+@dataclass
+class Persona:
+    role: str
+    user: User
+    organization: Organization
+    msp: Organization  # the MSP whose data the persona sees (its own; the operator sees all)
+    _cache: dict = field(default_factory=dict)
+
+    def customer(self) -> CustomerAccount:
+        if "customer" not in self._cache:
+            support = self.organization if self.organization.kind == OrganizationKind.SUPPORT else None
+            self._cache["customer"] = CustomerAccountFactory(organization=self.msp, support_account=support)
+        return self._cache["customer"]
+
+    def staff_member(self) -> User:
+        """Another staff user the persona may see on the staff pages."""
+        if "staff" not in self._cache:
+            organization = self.msp if self.organization.kind == OrganizationKind.OPERATOR else self.organization
+            role = Role.SUPPORT_STAFF if organization.kind == OrganizationKind.SUPPORT else Role.SALES
+            self._cache["staff"] = UserFactory(
+                membership__organization=organization,
+                membership__role=role,
+                email=f"colleague-{self.role}@test.example",
+            )
+        return self._cache["staff"]
+
+    def customer_admin(self):
+        from customer_portal.models import CustomerAdmin
+
+        if "customer_admin" not in self._cache:
+            user = User.objects.create_user(email=f"customer-admin-{self.role}@test.example", name="顧客管理者")
+            self._cache["customer_admin"] = CustomerAdmin.objects.create(user=user, customer=self.customer())
+        return self._cache["customer_admin"]
+
+    def service_user(self):
+        from customer_portal.models import ServiceUser
+
+        if "service_user" not in self._cache:
+            self._cache["service_user"] = ServiceUser.objects.create(
+                customer=self.customer(), user_name=f"user-{self.role}", email="u@test.example", display_name="利用者"
+            )
+        return self._cache["service_user"]
+
+    def user_import(self):
+        """A validated CSV upload of the persona's customer, waiting for confirmation."""
+        from customer_portal.models import ServiceUserImport
+
+        if "user_import" not in self._cache:
+            self._cache["user_import"] = ServiceUserImport.objects.create(
+                token=f"token-{self.role}", customer=self.customer(), created_by=self.user, rows={"rows": []}
+            )
+        return self._cache["user_import"]
+
+    def support_account(self) -> Organization:
+        if "support_account" not in self._cache:
+            if self.organization.kind == OrganizationKind.SUPPORT:
+                self._cache["support_account"] = self.organization
+            else:
+                self._cache["support_account"] = OrganizationFactory(
+                    name=f"サポート {self.role}", kind=OrganizationKind.SUPPORT, parent=self.msp
+                )
+        return self._cache["support_account"]
+
+
+# (route pattern, URL argument name, builder). The first entry whose pattern matches the route
+# (re.search) and whose name matches the argument is used. Add an entry when you add a route
+# whose arguments are not covered; keep the specific ones above the general ones.
+KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
+    (r"^accounts/staff/", "pk", lambda persona: persona.staff_member().pk),
+    (r"^accounts/support-accounts/", "pk", lambda persona: persona.support_account().pk),
+    (r"^accounts/reset/", "uidb64", lambda persona: "invalid"),
+    (r"^accounts/reset/", "token", lambda persona: "invalid-token"),
+    (r"^c/password/set/", "uidb64", lambda persona: "invalid"),
+    (r"^c/password/set/", "token", lambda persona: "invalid-token"),
+    (r"/bulk/import/", "token", lambda persona: persona.user_import().token),
+    (r"^c/[^/]+/admins/", "pk", lambda persona: persona.customer_admin().pk),
+    (r"^c/[^/]+/users/", "pk", lambda persona: persona.service_user().pk),
+    (r"", "customer_id", lambda persona: persona.customer().pk),
+    (r"", "customer_pk", lambda persona: persona.customer().pk),
+    (r"", "account_code", lambda persona: persona.customer().account_code),
+    # A bare `pk` outside the routes above is a customer account.
+    (r"", "pk", lambda persona: persona.customer().pk),
+]
+
+
+def build_kwargs(route: Route, persona: Persona) -> dict[str, object]:
+    kwargs = {}
+    for name in route.kwarg_names:
+        for pattern, kwarg, builder in KWARG_BUILDERS:
+            if kwarg == name and re.search(pattern, route.route):
+                kwargs[name] = builder(persona)
+                break
+        else:
+            pytest.fail(
+                f"No URL-argument builder for <{name}> in {route.label}: add one to KWARG_BUILDERS "
+                "in msp_portal/tests/test_url_permissions.py"
+            )
+    return kwargs
+
+
+def url_for(route: Route, kwargs: dict[str, object]) -> str:
+    path = route.route
+    for name, value in kwargs.items():
+        path = re.sub(rf"<(?:\w+:)?{name}>", str(value), path)
+    path = path.replace("^", "").replace("$", "")
+    return "/" + path
+
+
+@pytest.fixture
+def persona_for(db, client_for):
+    pmsp = OrganizationFactory(name="特権MSP", kind=OrganizationKind.PRIVILEGED_MSP)
+    msp = OrganizationFactory(name="MSP", kind=OrganizationKind.MSP, parent=pmsp)
+    operator = OrganizationFactory(name="運営", kind=OrganizationKind.OPERATOR)
+    support = OrganizationFactory(name="サポート", kind=OrganizationKind.SUPPORT, parent=msp)
+    by_kind = {OrganizationKind.MSP: msp, OrganizationKind.OPERATOR: operator, OrganizationKind.SUPPORT: support}
+
+    def make(role: str) -> tuple[Persona, object]:
+        organization = by_kind[ROLE_ORGANIZATION_KIND[role]]
+        user = UserFactory(
+            membership__organization=organization, membership__role=role, email=f"{role}@persona.example"
+        )
+        persona = Persona(role=role, user=user, organization=organization, msp=msp)
+        return persona, client_for(user)
+
+    return make
+
+
+def _marker(callback) -> str:
+    if getattr(callback, "public", False):
+        return "public"
+    if getattr(callback, "self_service", False):
+        return "self_service"
+    if getattr(callback, "customer_portal", False):
+        return "customer_portal"
+    return "capability"
+
+
+def _required_capability(route: Route, method: str) -> Cap | None:
+    """The capability a request needs. Customer-portal views follow `portal_access`: every staff
+    member who sees the customer may read, writing needs CUSTOMERS_CUSTOMER_SCREEN."""
+    if _marker(route.callback) == "customer_portal":
+        return Cap.CUSTOMERS_VIEW if method == "GET" else Cap.CUSTOMERS_CUSTOMER_SCREEN
+    return route.callback.capability
+
+
+# --- The tests ------------------------------------------------------------------------------------
+
+
+def test_the_walk_finds_the_routes_of_every_included_app():
+    names = {route.name for route in project_routes()}
+    assert {"dashboard", "login", "staff_list", "audit_event_list", "healthz"} <= names
+    assert not any(route.route.startswith("django-admin/") for route in project_routes())
+
+
+def test_every_view_declares_its_capability_or_is_marked_public_or_self_service():
+    missing = [route.label for route in project_routes() if not hasattr(route.callback, "capability")]
+    assert not missing, (
+        "Views without a declared capability (decorate with capability_required(Cap.…), or mark "
+        f"public / self_service): {missing}"
+    )
+    for route in project_routes():
+        if route.callback.capability is None:
+            assert _marker(route.callback) in ("public", "self_service", "customer_portal"), route.label
+
+
+def test_anonymous_visitors_reach_only_public_views(client, db):
+    problems = []
+    for route in project_routes():
+        if _marker(route.callback) == "public":
+            continue
+        # Any value of the right shape will do: the visitor must be sent to sign in before
+        # anything is looked up.
+        kwargs = {name: ANY_VALUE.get(route.converters.get(name, "str"), "x") for name in route.kwarg_names}
+        url = url_for(route, kwargs)
+        response = client.get(url)
+        if response.status_code == 405:
+            continue
+        if response.status_code != 302 or "/accounts/login/" not in response["Location"]:
+            problems.append(f"GET {url}: {response.status_code}")
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_each_role_reaches_exactly_what_the_permission_table_allows(role, persona_for):
+    persona, client = persona_for(role)
+    capabilities = ROLE_CAPABILITIES[role]
+    problems = []
+    for route in project_routes():
+        marker = _marker(route.callback)
+        url = url_for(route, build_kwargs(route, persona))
+        response = client.get(url)
+        status = response.status_code
+        if status >= 500:
+            problems.append(f"GET {url} as {role}: server error {status}")
+            continue
+        if marker not in ("capability", "customer_portal"):
+            continue
+        required = _required_capability(route, "GET")
+        allowed = required in capabilities
+        if allowed and status in (403, 404):
+            problems.append(
+                f"GET {url} as {role}: {status} although the table allows {required} "
+                "(the view enforces another capability than it declares, or KWARG_BUILDERS builds an "
+                "object this route does not take: add a builder)"
+            )
+        if not allowed and status not in (403, 404, 405):
+            problems.append(f"GET {url} as {role}: {status}, but the role lacks {required}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", READ_ONLY_ROLES)
+def test_read_only_and_support_roles_are_refused_every_post(role, persona_for):
+    persona, client = persona_for(role)
+    capabilities = ROLE_CAPABILITIES[role]
+    problems = []
+    for route in project_routes():
+        if _marker(route.callback) not in ("capability", "customer_portal"):
+            continue
+        url = url_for(route, build_kwargs(route, persona))
+        events_before = AuditEvent.objects.count()
+        response = client.post(url, {})
+        status = response.status_code
+        if _required_capability(route, "POST") in capabilities:
+            # A capability the role has (viewing, exporting): a POST may answer, but never change
+            # anything — every change writes an audit event.
+            if status >= 500 or AuditEvent.objects.count() != events_before:
+                problems.append(f"POST {url} as {role}: {status} and changed something")
+        elif status not in (403, 405):
+            problems.append(f"POST {url} as {role}: {status}, expected 403")
+        elif AuditEvent.objects.count() != events_before:
+            problems.append(f"POST {url} as {role}: refused but changed something")
+    assert not problems, "\n".join(problems)
