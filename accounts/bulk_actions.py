@@ -36,6 +36,12 @@ BULK_ACTIONS: list[BulkAction] = [
         Cap.CUSTOMERS_DELIVERY_NOTICE,
         popup=True,
     ),
+    BulkAction(
+        "export_selected_csv", _("Export selected (CSV)"), "customers:export_selected_csv", Cap.CUSTOMERS_EXPORT
+    ),
+    BulkAction(
+        "export_selected_xlsx", _("Export selected (Excel)"), "customers:export_selected_xlsx", Cap.CUSTOMERS_EXPORT
+    ),
 ]
 
 

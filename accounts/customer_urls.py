@@ -2,6 +2,8 @@
 
 from django.urls import path
 
+from exports import views as export_views
+
 from . import customer_views as views
 
 app_name = "customers"
@@ -23,4 +25,9 @@ urlpatterns = [
     path("<int:pk>/retry-provisioning/", views.customer_retry_provisioning, name="retry_provisioning"),
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/unarchive/", views.customer_unarchive, name="unarchive"),
+    # CSVダウンロード / EXCELダウンロード and 選択実行 → export selected (the exports app).
+    path("export.csv", export_views.customers_csv, name="export_csv"),
+    path("export.xlsx", export_views.customers_xlsx, name="export_xlsx"),
+    path("export-selected.csv", export_views.customers_selected_csv, name="export_selected_csv"),
+    path("export-selected.xlsx", export_views.customers_selected_xlsx, name="export_selected_xlsx"),
 ]

@@ -107,28 +107,41 @@ def _popup(request, template: str, context: dict[str, Any]):
 # --- the list --------------------------------------------------------------------------------
 
 
+def _customer_table(user, queryset, **kwargs) -> CustomerTable:
+    return CustomerTable(
+        queryset,
+        show_selection=bool(bulk_actions_for(user)),
+        show_organization=_shows_organization(user),
+        **kwargs,
+    )
+
+
 def customer_table_for(request, queryset, **kwargs) -> CustomerTable:
     # The request is set afterwards, not passed in: passing it makes django-tables2 paginate
     # with Django's Paginator, which counts every row.
-    table = CustomerTable(
-        queryset,
-        show_selection=bool(bulk_actions_for(request.user)),
-        show_organization=_shows_organization(request.user),
-        **kwargs,
-    )
+    table = _customer_table(request.user, queryset, **kwargs)
     table.request = request
     return table
+
+
+def customer_list_table(user, params) -> tuple[CustomerFilter, CustomerTable]:
+    """The list as `user` sees it for the URL parameters `params` (search, filters, sort), not
+    paginated. The list page pages it; the exports (exports/customers.py) write all of it, so
+    both apply the same scope, filters, ordering and visible columns."""
+    filterset = CustomerFilter(params, queryset=customers_for_list(user).order_by(*DEFAULT_ORDERING), user=user)
+    table = _customer_table(user, filterset.qs)
+    sort = params.getlist("sort")
+    if sort:
+        table.order_by = sort
+    return filterset, table
 
 
 @capability_required(Cap.CUSTOMERS_VIEW)
 @require_GET
 def customer_list(request):
     user = request.user
-    filterset = CustomerFilter(request.GET, queryset=customers_for_list(user).order_by(*DEFAULT_ORDERING), user=user)
-    table = customer_table_for(request, filterset.qs)
-    sort = request.GET.getlist("sort")
-    if sort:
-        table.order_by = sort
+    filterset, table = customer_list_table(user, request.GET)
+    table.request = request
     per_page = _per_page(request)
     _paginate(table, request, per_page)
     return render(

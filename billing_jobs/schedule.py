@@ -15,4 +15,10 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=5),
         "options": {"expires": 55 * 60},
     },
+    # Every hour at :35: delete export files past their retention (the job rows stay as history).
+    "exports-expire-hourly": {
+        "task": "exports.tasks.expire_exports",
+        "schedule": crontab(minute=35),
+        "options": {"expires": 55 * 60},
+    },
 }

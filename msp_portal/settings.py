@@ -304,3 +304,13 @@ PORTAL_PROVISIONING_BACKEND = env.str(
 PORTAL_SIMULATED_PROVISIONING_FAIL_CODES = env.list("PORTAL_SIMULATED_PROVISIONING_FAIL_CODES", default=[])
 # Attempts after the first before an account is marked provisioning_failed.
 PORTAL_PROVISIONING_MAX_RETRIES = env.int("PORTAL_PROVISIONING_MAX_RETRIES", default=5)
+
+# ---------------------------------------------------------------------------------------------
+# Exports (DESIGN.md §8): up to this many rows an Excel export downloads directly; more run as
+# a background job whose file is kept this many hours, for the requesting user only.
+# ---------------------------------------------------------------------------------------------
+PORTAL_EXPORT_DIRECT_MAX_ROWS = env.int("PORTAL_EXPORT_DIRECT_MAX_ROWS", default=20_000)
+PORTAL_EXPORT_RETENTION_HOURS = env.int("PORTAL_EXPORT_RETENTION_HOURS", default=24)
+# Data rows per Excel sheet before the export continues on a new one (Excel's limit, less the
+# header); lowered only by tests.
+PORTAL_EXPORT_XLSX_SHEET_ROWS = 1_048_575

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -88,9 +89,11 @@ class Worker:
 
 @pytest.fixture
 def broker_url():
+    """A Redis database of its own for the broker: REDIS_URL's database is the Django cache,
+    which other tests clear (FLUSHDB) while this one runs."""
     import redis
 
-    url = os.environ["REDIS_URL"]
+    url = os.environ.get("CELERY_TEST_BROKER_URL") or re.sub(r"(/\d+)?$", "/15", os.environ["REDIS_URL"], count=1)
     redis.Redis.from_url(url).flushdb()  # no messages left over from an earlier killed run
     return url
 

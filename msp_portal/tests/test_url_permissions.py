@@ -192,12 +192,19 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^points/rules/", "rule_id", lambda persona: persona.future_rule().pk),
     (r"^c/[^/]+/admins/", "pk", lambda persona: persona.customer_admin().pk),
     (r"^c/[^/]+/users/", "pk", lambda persona: persona.service_user().pk),
+    (r"^exports/", "job_id", lambda persona: _export_job(persona).pk),
     (r"", "customer_id", lambda persona: persona.customer().pk),
     (r"", "customer_pk", lambda persona: persona.customer().pk),
     (r"", "account_code", lambda persona: persona.customer().account_code),
     # A bare `pk` outside the routes above is a customer account.
     (r"", "pk", lambda persona: persona.customer().pk),
 ]
+
+
+def _export_job(persona: Persona):
+    from exports.models import ExportJob
+
+    return ExportJob.objects.create(requested_by=persona.user, organization=persona.organization, dataset="customers")
 
 
 def build_kwargs(route: Route, persona: Persona) -> dict[str, object]:

@@ -1,0 +1,298 @@
+"""Benchmark the exports against their baselines (DESIGN.md §12). Not a test: it prints figures.
+
+For N customer accounts of a dedicated benchmark MSP (created on first use), each variant runs
+in its own process so that its peak memory (ru_maxrss) is its own:
+  csv        this engine's CSV stream (UTF-8 with BOM), bytes discarded
+  csv-cp932  the same in Shift_JIS
+  xlsx       this engine's openpyxl write-only workbook, to a temporary file
+  xlsxwriter xlsxwriter in constant_memory mode on the same rows (baseline for xlsx)
+  psql-copy  `psql \\copy (the same query) TO /dev/null CSV` (baseline for csv; PostgreSQL only)
+Memory is the growth during the export (peak RSS during it minus RSS before it, Linux only);
+"cpu s" is the process's own CPU time (for psql-copy: the psql client's; the server's share is
+in every variant's wall time), steadier than wall time on a shared machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+from django.http import QueryDict
+from django.utils import timezone
+
+from accounts.models import CustomerAccount, Membership, Organization, User
+from msp_portal.permissions import OrganizationKind, Role
+
+BENCH_ORG = "Export benchmark MSP"
+BENCH_USER = "bench-export@example.invalid"
+VARIANTS = ("psql-copy", "csv", "csv-cp932", "xlsx", "xlsxwriter")
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc/self/status (VmRSS, VmHWM = peak RSS)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise CommandError(f"{field} not in /proc/self/status")
+
+
+def _reset_peak_rss() -> None:
+    # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS, so the
+    # peak measured afterwards belongs to the export alone, not to start-up.
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def _cpu_seconds(who=resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Command(BaseCommand):
+    help = "Measure rows/s and peak memory of the CSV and Excel exports beside psql \\copy and xlsxwriter."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=100_000)
+        parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {VARIANTS}")
+        parser.add_argument("--repeat", type=int, default=1, help="runs per variant; the best time is shown")
+        parser.add_argument("--child", help=argparse.SUPPRESS)
+
+    def handle(self, *args, **options):
+        if options["child"]:
+            return self._child(options["child"], options["rows"])
+        if not settings.DEBUG and "bench" not in connection.settings_dict["NAME"]:
+            self.stderr.write("Note: this command adds benchmark customer accounts to the configured database.")
+        user = self._ensure_rows(options["rows"])
+        variants = [name.strip() for name in options["variants"].split(",") if name.strip()]
+        unknown = set(variants) - set(VARIANTS)
+        if unknown:
+            raise CommandError(f"Unknown variants: {', '.join(sorted(unknown))}")
+        self.stdout.write(
+            f"{options['rows']:,} rows, {connection.vendor}, Python {sys.version.split()[0]}, user {user.email}"
+        )
+        self.stdout.write(f"{'variant':<12} {'seconds':>8} {'rows/s':>10} {'cpu s':>7} {'peak MB':>8} {'size MB':>8}")
+        results = {}
+        for variant in variants:
+            if variant == "psql-copy" and connection.vendor != "postgresql":
+                self.stdout.write(f"{variant:<12} (PostgreSQL only)")
+                continue
+            best = None
+            for _ in range(options["repeat"]):
+                result = self._spawn(variant, options["rows"])
+                if best is None or result["seconds"] < best["seconds"]:
+                    best = result
+            results[variant] = best
+            rate = best["rows"] / best["seconds"] if best["seconds"] else 0
+            peak = f"{best['peak_mb']:8.1f}" if best.get("peak_mb") is not None else f"{'-':>8}"
+            self.stdout.write(
+                f"{variant:<12} {best['seconds']:8.2f} {rate:10,.0f} {best['cpu']:7.2f} {peak}"
+                f" {best['bytes'] / 1024 / 1024:8.1f}"
+            )
+        if "csv" in results and "psql-copy" in results:
+            self.stdout.write(f"csv / psql-copy = {results['csv']['seconds'] / results['psql-copy']['seconds']:.2f}")
+        if "xlsx" in results and "xlsxwriter" in results:
+            self.stdout.write(
+                f"xlsx / xlsxwriter = {results['xlsx']['seconds'] / results['xlsxwriter']['seconds']:.2f}"
+            )
+
+    # --- data ------------------------------------------------------------------------------
+
+    def _ensure_rows(self, rows: int) -> User:
+        organization, _ = Organization.objects.get_or_create(name=BENCH_ORG, kind=OrganizationKind.MSP)
+        support, _ = Organization.objects.get_or_create(
+            name="ベンチマーク サポート", kind=OrganizationKind.SUPPORT, parent=organization
+        )
+        user = User.objects.filter(email=BENCH_USER).first()
+        if user is None:
+            user = User.objects.create_user(BENCH_USER, name="Export benchmark")
+            Membership.objects.create(user=user, organization=organization, role=Role.ADMIN)
+        existing = CustomerAccount.objects.filter(organization=organization).count()
+        if existing < rows:
+            self.stdout.write(f"Creating {rows - existing:,} benchmark customer accounts…")
+            start = timezone.now() - dt.timedelta(days=3650)
+            batch = []
+            for index in range(existing, rows):
+                batch.append(
+                    CustomerAccount(
+                        organization=organization,
+                        account_code=f"bench-{index:07d}",
+                        company_name=f"株式会社ベンチマーク商事{index}" if index % 97 else f"=HYPERLINK({index})",
+                        company_name_kana=f"ベンチマークショウジ{index}",
+                        email_domain=f"bench{index}.example.jp",
+                        contracted_users=10 + index % 990,
+                        status="active" if index % 10 else "cancelled",
+                        cancellation_date=dt.date(2026, 1 + index % 12, 1 + index % 28) if index % 7 == 0 else None,
+                        support_account=support if index % 2 else None,
+                        reseller_name=f"販売店{index % 50}",
+                        points_balance=(index * 37) % 20_000 - 5_000,
+                        estimated_balance=(index * 37) % 20_000 - 5_000 - (10 + index % 990),
+                        registered_at=start + dt.timedelta(minutes=index),
+                    )
+                )
+                if len(batch) == 5000:
+                    with transaction.atomic():
+                        CustomerAccount.objects.bulk_create(batch)
+                    batch = []
+            if batch:
+                CustomerAccount.objects.bulk_create(batch)
+        return user
+
+    def _spawn(self, variant: str, rows: int) -> dict:
+        command = [sys.executable, "manage.py", "bench_export", "--child", variant, "--rows", str(rows)]
+        completed = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+            command, cwd=settings.BASE_DIR, capture_output=True, text=True, check=False, env=os.environ.copy()
+        )
+        if completed.returncode != 0:
+            raise CommandError(f"{variant} failed:\n{completed.stderr}")
+        return json.loads(completed.stdout.strip().splitlines()[-1])
+
+    # --- one variant, in a child process ----------------------------------------------------
+
+    def _child(self, variant: str, rows: int) -> None:
+        from exports.columns import iter_rows, resolve_columns
+
+        user = User.objects.get(email=BENCH_USER)
+        queryset, columns = bench_dataset(user)
+        resolved = resolve_columns(columns)
+        queryset = queryset[:rows]
+        # Warm the imports and the connection so that what follows is the export alone.
+        list(iter_rows(queryset[:10], resolved))
+        _reset_peak_rss()
+        before = _status_mb("VmRSS")
+        started = time.perf_counter()
+        if variant == "psql-copy":
+            cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
+            written = self._psql_copy(queryset, resolved)
+            cpu = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+            peak = None
+        else:
+            cpu_before = _cpu_seconds()
+            written = getattr(self, "_" + variant.replace("-", "_"))(iter_rows(queryset, resolved), resolved)
+            cpu = _cpu_seconds() - cpu_before
+            peak = _status_mb("VmHWM") - before
+        seconds = time.perf_counter() - started
+        result = {"seconds": seconds, "cpu": cpu, "rows": rows, "peak_mb": peak, "bytes": written}
+        self.stdout.write(json.dumps(result))
+
+    def _csv(self, rows, columns, encoding=None) -> int:
+        from exports.csv import CsvEncoding, csv_chunks
+
+        return sum(len(chunk) for chunk in csv_chunks(rows, columns, encoding=encoding or CsvEncoding.UTF8))
+
+    def _csv_cp932(self, rows, columns) -> int:
+        from exports.csv import CsvEncoding
+
+        return self._csv(rows, columns, CsvEncoding.CP932)
+
+    def _xlsx(self, rows, columns) -> int:
+        from exports.xlsx import write_xlsx
+
+        with tempfile.TemporaryFile() as target:
+            write_xlsx(rows, columns, target, title="bench")
+            return target.tell()
+
+    def _xlsxwriter(self, rows, columns) -> int:
+        import xlsxwriter
+
+        from exports.columns import ColumnType
+        from msp_portal.dates import TOKYO
+
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as target:
+            workbook = xlsxwriter.Workbook(target.name, {"constant_memory": True})
+            sheet = workbook.add_worksheet("bench")
+            date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+            datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd h:mm:ss"})
+            sheet.write_row(0, 0, [column.header for column in columns])
+            types = [column.type for column in columns]
+            labels = [column.labels for column in columns]
+            for row_index, row in enumerate(rows, 1):
+                for col, value in enumerate(row):
+                    if value is None:
+                        continue
+                    kind = types[col]
+                    if labels[col] is not None:
+                        sheet.write_string(row_index, col, labels[col].get(value, value))
+                    elif kind == ColumnType.INT:
+                        sheet.write_number(row_index, col, value)
+                    elif kind == ColumnType.DATE:
+                        sheet.write_datetime(row_index, col, value, date_format)
+                    elif kind == ColumnType.DATETIME:
+                        sheet.write_datetime(
+                            row_index, col, value.astimezone(TOKYO).replace(tzinfo=None), datetime_format
+                        )
+                    else:
+                        sheet.write_string(row_index, col, value)
+            workbook.close()
+            return os.path.getsize(target.name)
+
+    def _psql_copy(self, queryset, columns) -> int:
+        psql = shutil.which("psql")
+        if psql is None:
+            raise CommandError("psql is not installed")
+        sql, params = queryset.values_list(*(column.field for column in columns)).query.sql_with_params()
+        with connection.cursor() as cursor:
+            statement = cursor.mogrify(sql, params)
+        statement = statement.decode() if isinstance(statement, bytes) else statement
+        db = connection.settings_dict
+        env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+        target = [
+            psql,
+            "-X",
+            "-q",
+            "-h",
+            db.get("HOST") or "localhost",
+            "-p",
+            str(db.get("PORT") or 5432),
+            "-U",
+            db.get("USER") or "postgres",
+            "-d",
+            db["NAME"],
+            "-c",
+            f"\\copy ({statement}) TO STDOUT WITH (FORMAT csv, HEADER)",
+        ]
+        completed = subprocess.run(target, env=env, capture_output=True, check=True)  # noqa: S603
+        return len(completed.stdout)
+
+
+def bench_dataset(user):
+    """The customer list's export for `user` when the list provides it, else a column set of
+    the same shape (account, company, status, numbers, dates, a joined name)."""
+    from exports.datasets import get_dataset
+
+    try:
+        return get_dataset("customers").build(user, QueryDict())
+    except LookupError:
+        pass
+    from django.utils.translation import gettext_lazy as _
+
+    from accounts.models import CustomerStatus
+    from accounts.selectors import customers_visible_to
+    from exports.columns import ColumnType, ExportColumn
+
+    columns = [
+        ExportColumn("account_code", _("account code"), "account_code"),
+        ExportColumn("company_name", _("company name"), "company_name"),
+        ExportColumn("status", _("status"), "status", choices=CustomerStatus.choices),
+        ExportColumn("contracted_users", _("contracted users"), "contracted_users", ColumnType.INT),
+        ExportColumn("points_balance", _("current points"), "points_balance", ColumnType.INT),
+        ExportColumn(
+            "estimated_balance", _("estimated points after the next 25th"), "estimated_balance", ColumnType.INT
+        ),
+        ExportColumn("cancellation_date", _("cancellation date"), "cancellation_date", ColumnType.DATE),
+        ExportColumn("support_account", _("support account"), "support_account__name"),
+        ExportColumn("reseller_name", _("reseller name"), "reseller_name"),
+        ExportColumn("registered_at", _("registered at"), "registered_at", ColumnType.DATETIME),
+    ]
+    return customers_visible_to(user).order_by("-registered_at", "-pk"), columns

@@ -1,0 +1,58 @@
+"""A dataset of the tests' own over customer accounts, so the engine is tested without the
+customer list (which provides the real one)."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import CustomerStatus
+from accounts.selectors import customers_visible_to
+from exports import datasets
+from exports.columns import ColumnType, ExportColumn
+from msp_portal.permissions import Cap
+
+TEST_COLUMNS = [
+    ExportColumn("account_code", _("account code"), "account_code", width=20),
+    ExportColumn("company_name", _("company name"), "company_name", width=32),
+    ExportColumn("status", _("status"), "status", choices=CustomerStatus.choices),
+    ExportColumn("contracted_users", _("contracted users"), "contracted_users", ColumnType.INT),
+    ExportColumn("points_balance", _("current points"), "points_balance", ColumnType.INT),
+    ExportColumn("cancellation_date", _("cancellation date"), "cancellation_date", ColumnType.DATE),
+    ExportColumn("support_account", _("support account"), "support_account__name"),
+    ExportColumn("registered_at", _("registered at"), "registered_at", ColumnType.DATETIME, width=20),
+]
+
+
+def build_test_customers(user, params):
+    queryset = customers_visible_to(user)
+    if params.get("q"):
+        queryset = queryset.filter(company_name__icontains=params["q"])
+    ids = [value for value in params.getlist("ids") if value.isdigit()]
+    if ids:
+        queryset = queryset.filter(pk__in=ids)
+    ordering = params.get("sort") or "account_code"
+    if ordering.lstrip("-") not in {"account_code", "points_balance", "company_name"}:
+        ordering = "account_code"
+    return queryset.order_by(ordering, "pk"), TEST_COLUMNS
+
+
+TEST_DATASET = datasets.Dataset(
+    name="test_customers",
+    file_stem="customers",
+    sheet_title=_("customer accounts"),
+    capability=Cap.CUSTOMERS_EXPORT,
+    build=build_test_customers,
+)
+
+
+@pytest.fixture(autouse=True)
+def test_dataset():
+    datasets.register(TEST_DATASET)
+    yield TEST_DATASET
+    datasets._DATASETS.pop(TEST_DATASET.name, None)
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
