@@ -25,8 +25,9 @@ run: install
 	$(RUN_ENV) $(BIN)/celery -A msp_portal worker --beat --loglevel=INFO --concurrency=2 & \
 	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# In parallel over the machine's cores (pytest-xdist); PYTEST_ARGS adds options.
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
