@@ -90,7 +90,12 @@ def test_a_returned_application_is_corrected_and_resubmitted(
     expect(modal.get_by_test_id("field-error-reason")).to_contain_text("差戻しの理由を入力してください")
     modal.locator("[name=reason]").fill("会社名は正式名称（株式会社を含む）で登録してください。")
     modal.get_by_test_id("submit").click()
-    expect(operator_page.locator(f"#application-{customer.pk}")).to_contain_text("差戻し")
+    # Wait for the outcome (the flash message after the reload), not for the word 差戻し: the
+    # row's reject button carries it already, and closing the page early would cancel the POST.
+    expect(operator_page.locator("#messages")).to_contain_text("みらい商事")
+    expect(operator_page.locator(f"#application-{customer.pk}").get_by_test_id("status-badge")).to_contain_text(
+        "差戻し"
+    )
     operator_context.close()
 
     page.goto(page.portal_url("/customers/pending/"))
