@@ -15,13 +15,13 @@ from django_tables2.paginators import LazyPaginator
 
 from msp_portal.dates import TOKYO
 from msp_portal.permissions import Cap, capability_required
+from msp_portal.spreadsheets import neutralise_formula
 
 from .filters import AuditEventFilter
 from .selectors import audit_events_visible_to
 from .tables import AuditEventTable, change_lines
 
 CSV_CHUNK = 2000
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _filtered(request) -> AuditEventFilter:
@@ -63,8 +63,7 @@ def audit_event_list(request):
 
 def _cell(value) -> str:
     """Text for a CSV cell; a leading formula character is neutralised (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    return neutralise_formula("" if value is None else str(value))
 
 
 class _Echo:

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Iterator
 from django.utils.translation import gettext as _
 
 from msp_portal.errors import DomainError
+from msp_portal.spreadsheets import neutralise_formula
 
-from .forms import FORMULA_PREFIXES, ServiceUserForm
+from .forms import ServiceUserForm
 from .models import ServiceUser
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -149,7 +150,7 @@ def _existing_user_names(customer, names: list[str]) -> set[str]:
 
 def neutralise(value: str) -> str:
     """Prefix a cell a spreadsheet would run as a formula, so it shows as text."""
-    return "'" + value if value and value.startswith(FORMULA_PREFIXES) else value
+    return neutralise_formula(value) if value else value
 
 
 class _Echo:

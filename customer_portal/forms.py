@@ -7,23 +7,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from accounts.customer_services import INFO_FIELDS
 from accounts.models import CompanySize, CustomerAccount, Industry
+from msp_portal.spreadsheets import looks_like_formula
 
 from .models import USER_NAME_MAX_LENGTH, USER_NAME_VALIDATOR
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-EDITABLE_CUSTOMER_FIELDS = [
-    "company_name",
-    "company_name_kana",
-    "email_domain",
-    "country",
-    "address",
-    "industry",
-    "company_size",
-    "contact_name",
-    "contact_email",
-    "phone",
-]
+# 顧客情報 as the MSP registers it (accounts), less the account code: the tenant id is fixed.
+EDITABLE_CUSTOMER_FIELDS = [name for name in INFO_FIELDS if name != "account_code"]
 
 
 def reject_markup(value: str) -> None:
@@ -34,7 +25,7 @@ def reject_markup(value: str) -> None:
 
 def reject_formula(value: str) -> None:
     """A cell a spreadsheet would run as a formula (CSV injection) is refused."""
-    if value and value.startswith(FORMULA_PREFIXES):
+    if looks_like_formula(value):
         raise ValidationError(
             _("Must not start with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula)."),
             code="formula",
