@@ -117,7 +117,8 @@ def _wait_for(predicate, worker: Worker, what: str, interval: float = 0.02):
 
 
 def _enqueue_run(broker_url: str, run_date: dt.date) -> None:
-    producer = Celery(broker=broker_url)
+    # Not the current app: later tests in this process must keep resolving tasks in the portal's app.
+    producer = Celery(broker=broker_url, set_as_current=False)
     producer.send_task("billing_jobs.tasks.run_daily_billing", args=[run_date.isoformat(), "test"])
     producer.close()
 
