@@ -166,7 +166,7 @@ def queryset_csv_chunks(
     """The CSV of `queryset` (scoped, filtered and ordered) with `columns`: written by the
     server with COPY on PostgreSQL (pg_csv.py), by `csv_chunks` elsewhere; the same bytes."""
     if connections[queryset.db].vendor == "postgresql":
-        from .pg_csv import copy_csv_chunks
+        from .pg_csv import copy_csv_chunks  # here, not at the top: pg_csv builds on this module
 
         return copy_csv_chunks(queryset, columns, encoding=encoding, tally=tally)
     return csv_chunks(iter_rows(queryset, columns), columns, encoding=encoding, tally=tally)
