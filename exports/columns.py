@@ -3,7 +3,8 @@
 A dataset (the customer list, for one) gives the engine a queryset that is already scoped,
 filtered and ordered, and the columns the user sees. The engine reads the rows as plain tuples
 (`values_list(...).iterator()`, a server-side cursor on PostgreSQL), never model instances, so
-a million rows cost the same memory as a thousand and no row triggers a query of its own.
+a million rows cost the same memory as a thousand and no row triggers a query of its own. (The
+CSV on PostgreSQL goes further: the server formats the rows itself, see pg_csv.py.)
 """
 
 from __future__ import annotations

@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.db import models
+from django.db import connections, models
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal.dates import TOKYO
 
-from .columns import FORMULA_PREFIXES, ColumnType, ResolvedColumn
+from .columns import FORMULA_PREFIXES, ColumnType, ResolvedColumn, iter_rows
 
 # Rows per encoded chunk sent to the client: large enough that the per-chunk overhead
 # vanishes, small enough that a chunk is a few hundred kilobytes.
@@ -100,13 +101,23 @@ def _encodable(character: str, encoding: str) -> bool:
     return True
 
 
-def _encode(text: str, encoding: str, tally: ExportTally) -> bytes:
+def encode_text(text: str, encoding: str, tally: ExportTally) -> bytes:
+    """`text` in `encoding`; characters it lacks become "?" and are counted in `tally`."""
     try:
         return text.encode(encoding)
     except UnicodeEncodeError:
         # The rare chunk with a character the encoding lacks: count them, then replace.
         tally.replaced_characters += sum(1 for ch in text if ord(ch) > 0x7F and not _encodable(ch, encoding))
         return text.encode(encoding, errors="replace")
+
+
+def csv_header(columns: Sequence[ResolvedColumn], encoding: CsvEncoding, tally: ExportTally) -> bytes:
+    """The file's first bytes: the byte order mark (UTF-8 only) and the header row."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow([neutralize_text(column.header) for column in columns])
+    codec = "utf-8" if encoding == CsvEncoding.UTF8 else "cp932"
+    head = encode_text(buffer.getvalue(), codec, tally)
+    return (codecs.BOM_UTF8 + head) if encoding == CsvEncoding.UTF8 else head
 
 
 def csv_chunks(
@@ -124,9 +135,7 @@ def csv_chunks(
     writer = csv.writer(buffer, lineterminator="\r\n")
     convert = _row_converter(columns)
 
-    writer.writerow([neutralize_text(column.header) for column in columns])
-    head = _encode(buffer.getvalue(), codec, tally)
-    yield (codecs.BOM_UTF8 + head) if encoding == CsvEncoding.UTF8 else head
+    yield csv_header(columns, encoding, tally)
 
     batch: list = []
     for row in rows:
@@ -144,4 +153,20 @@ def _flush(writer, buffer: io.StringIO, batch: list, codec: str, tally: ExportTa
     buffer.truncate()
     writer.writerows(batch)
     tally.rows += len(batch)
-    return _encode(buffer.getvalue(), codec, tally)
+    return encode_text(buffer.getvalue(), codec, tally)
+
+
+def queryset_csv_chunks(
+    queryset: QuerySet,
+    columns: Sequence[ResolvedColumn],
+    *,
+    encoding: CsvEncoding = CsvEncoding.UTF8,
+    tally: ExportTally | None = None,
+) -> Iterator[bytes]:
+    """The CSV of `queryset` (scoped, filtered and ordered) with `columns`: written by the
+    server with COPY on PostgreSQL (pg_csv.py), by `csv_chunks` elsewhere; the same bytes."""
+    if connections[queryset.db].vendor == "postgresql":
+        from .pg_csv import copy_csv_chunks  # here, not at the top: pg_csv builds on this module
+
+        return copy_csv_chunks(queryset, columns, encoding=encoding, tally=tally)
+    return csv_chunks(iter_rows(queryset, columns), columns, encoding=encoding, tally=tally)

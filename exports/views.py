@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from msp_portal import context
 from msp_portal.permissions import Cap, capability_required, check_cap
 
-from .columns import iter_rows, resolve_columns
-from .csv import CsvEncoding, ExportTally, csv_chunks
+from .columns import resolve_columns
+from .csv import CsvEncoding, ExportTally, queryset_csv_chunks
 from .customers import selected_ids
 from .datasets import Dataset, get_dataset
 from .models import ExportStatus
@@ -60,7 +60,7 @@ def csv_export(request, dataset: Dataset, params: QueryDict | None = None) -> St
     queryset, columns = dataset.build(request.user, params)
     resolved = resolve_columns(columns)
     tally = ExportTally()
-    chunks = csv_chunks(iter_rows(queryset, resolved), resolved, encoding=encoding, tally=tally)
+    chunks = queryset_csv_chunks(queryset, resolved, encoding=encoding, tally=tally)
     user = request.user
     filters = export_filters(params)
     # The stream is consumed after the view returned and the request's acting context ended.
