@@ -15,12 +15,10 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from msp_portal.spreadsheets import looks_like_formula
+
 # Rows fetched per round trip of the server-side cursor.
 CHUNK_SIZE = 2000
-
-# A spreadsheet treats a cell starting with one of these as a formula (or, for tab and CR, a
-# cell that may be shifted into one): "formula injection", OWASP's CSV injection list.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ColumnType(enum.StrEnum):
@@ -89,7 +87,7 @@ def iter_rows(queryset: QuerySet, columns: Sequence[ResolvedColumn]) -> Iterator
 
 
 def is_formula_like(value: str) -> bool:
-    return bool(value) and value.startswith(FORMULA_PREFIXES)
+    return looks_like_formula(value)
 
 
 def bounded_count(queryset: QuerySet, limit: int) -> int:

@@ -24,8 +24,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal.dates import TOKYO
+from msp_portal.spreadsheets import FORMULA_PREFIXES
 
-from .columns import FORMULA_PREFIXES, ColumnType, ResolvedColumn, iter_rows
+from .columns import ColumnType, ResolvedColumn, iter_rows
 
 # Rows per encoded chunk sent to the client: large enough that the per-chunk overhead
 # vanishes, small enough that a chunk is a few hundred kilobytes.

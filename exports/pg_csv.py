@@ -19,8 +19,9 @@ from django.db.models.functions import Cast, Concat, Left, NullIf
 from django.db.models.lookups import Exact, In
 
 from msp_portal.dates import TOKYO
+from msp_portal.spreadsheets import FORMULA_PREFIXES
 
-from .columns import FORMULA_PREFIXES, ColumnType, ResolvedColumn
+from .columns import ColumnType, ResolvedColumn
 from .csv import CsvEncoding, ExportTally, csv_header, encode_text, neutralize_text
 
 # Bytes relayed to the client at a time: COPY sends one message per row, a chunk joins many.

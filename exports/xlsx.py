@@ -24,8 +24,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from msp_portal.dates import TOKYO
+from msp_portal.spreadsheets import FORMULA_PREFIXES
 
-from .columns import FORMULA_PREFIXES, ColumnType, ResolvedColumn
+from .columns import ColumnType, ResolvedColumn
 
 # Excel's limit is 1,048,576 rows per sheet, the header included.
 EXCEL_MAX_ROWS = 1_048_576
