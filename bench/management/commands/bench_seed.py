@@ -208,6 +208,7 @@ class Command(BaseCommand):
         charge_days = [day for day in charge_days if _has_rule(day)]
         this_25, next_25 = next_charge_days(today)
         this_rule, next_rule = rule_at(this_25), rule_at(next_25)
+        self._pools()
         ids = self._id_offsets()
         params = {
             "n": n,
@@ -230,7 +231,7 @@ class Command(BaseCommand):
             "family_kana_folded": [search_normalize(part) for part in FAMILY_KANA.split(",")],
             "trade_kana_folded": [search_normalize(part) for part in TRADE_KANA.split(",")],
             "customer_offset": ids["accounts_customeraccount"],
-            "wallet_offset": ids["points_ledgeraccount"] + msp_count + 10,
+            "wallet_offset": ids["points_ledgeraccount"],
             "this_25": this_25,
             "next_25": next_25,
             "this_25_start": dates.start_of_day(this_25),
@@ -253,12 +254,30 @@ class Command(BaseCommand):
             cursor.execute("DROP TABLE bench_gen")
 
     def _id_offsets(self) -> dict[str, int]:
+        """Where the generated ids start: past every id the sequences have handed out (a
+        truncated table keeps its sequence), and past every stored id."""
         offsets = {}
         with connection.cursor() as cursor:
             for table in ("accounts_customeraccount", "points_ledgeraccount"):
-                cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")
+                cursor.execute(
+                    f"SELECT GREATEST(nextval(pg_get_serial_sequence('{table}', 'id')),"
+                    f" (SELECT COALESCE(max(id), 0) FROM {table}))"
+                )
                 offsets[table] = cursor.fetchone()[0]
         return offsets
+
+    def _pools(self) -> None:
+        self._timed(
+            "system accounts and pools",
+            """
+            INSERT INTO points_ledgeraccount (kind, balance, last_seq, created_at)
+            SELECT k, 0, 0, now() FROM unnest(ARRAY['issuance', 'consumed']) AS k
+            WHERE NOT EXISTS (SELECT 1 FROM points_ledgeraccount WHERE kind = k);
+            INSERT INTO points_ledgeraccount (kind, organization_id, balance, last_seq, created_at)
+            SELECT 'pool', o.id, 0, 0, now() FROM accounts_organization o
+            WHERE o.name LIKE 'ベンチMSP%'
+            """,
+        )
 
     def _generate(self, params: dict, charge_days: list[dt.date]) -> None:
         """One row per account with every derived value, in a temporary table."""
@@ -431,17 +450,6 @@ class Command(BaseCommand):
         )
 
     def _ledger(self, params: dict, charge_days: list[dt.date]) -> None:
-        self._timed(
-            "system accounts and pools",
-            """
-            INSERT INTO points_ledgeraccount (kind, balance, last_seq, created_at)
-            SELECT k, 0, 0, now() FROM unnest(ARRAY['issuance', 'consumed']) AS k
-            WHERE NOT EXISTS (SELECT 1 FROM points_ledgeraccount WHERE kind = k);
-            INSERT INTO points_ledgeraccount (kind, organization_id, balance, last_seq, created_at)
-            SELECT 'pool', o.id, 0, 0, now() FROM accounts_organization o
-            WHERE o.name LIKE 'ベンチMSP%%'
-            """,
-        )
         # Each pool buys 2,000 points per account it holds (a little more than it hands out).
         self._timed(
             "purchases",
