@@ -19,13 +19,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from msp_portal import dates
 from points import ledger
-from points.estimates import refresh_estimates
+from points.estimates import chargeable_on, consumption_expression, next_charge_days, refresh_estimates
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from points.rules import rule_at
 
@@ -162,8 +162,9 @@ wallets AS (
 customers AS (
     UPDATE accounts_customeraccount AS c
     SET points_balance = c.points_balance - inserted.amount,
-        estimated_balance = c.estimated_balance - inserted.amount
-    FROM inserted WHERE c.id = inserted.customer_id
+        estimated_balance = {estimate_sql}
+    FROM inserted JOIN owing ON owing.customer_id = inserted.customer_id
+    WHERE c.id = inserted.customer_id
 )
 SELECT customer_id, amount FROM inserted
 """
@@ -175,9 +176,28 @@ ON CONFLICT (customer_id) DO NOTHING
 """
 
 
+def _estimate_after_charge(period: str, today: dt.date):
+    """The charge the estimate deducts once `period` is charged, as an annotation, when that
+    is known without looking further (points.estimates.refresh_estimates: before this month's
+    25th it is this 25th's charge; once this month is charged, next month's); None when the
+    charged period is an older catch-up, whose estimate refresh_estimates recomputes."""
+    this_25, next_25 = next_charge_days(today)
+    if today < this_25:
+        day = this_25
+    elif period == dates.period_of(this_25):
+        day = next_25
+    else:
+        return None
+    return Case(When(chargeable_on(day), then=consumption_expression(rule_at(day))), default=Value(0))
+
+
 def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
     charge_day = dates.charge_date(period)
     rule = rule_at(charge_day)
+    # Moving the estimate in the same statement as the balance writes each customer row once:
+    # at a million accounts a second UPDATE of the (heavily indexed) customer rows doubles the
+    # run (DESIGN.md §12, measured by `manage.py bench`).
+    next_charge = _estimate_after_charge(period, today)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
     due = owing(period, queryset).filter(charge_amount__gt=0)
     now = timezone.now()
@@ -195,6 +215,7 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
         # A new statement, so it sees what a concurrent run committed while we waited for the locks.
         owing_sql, owing_params = (
             due.filter(wallet__id__in=wallet_ids)
+            .annotate(next_charge=next_charge if next_charge is not None else Value(0))
             .values(
                 customer_id=F("pk"),
                 wallet_id=F("wallet__id"),
@@ -202,11 +223,17 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
                 wallet_seq=F("wallet__last_seq"),
                 users=F("charge_users"),
                 amount=F("charge_amount"),
+                next_charge=F("next_charge"),
             )
             .query.sql_with_params()
         )
+        estimate_sql = (
+            "c.points_balance - inserted.amount - owing.next_charge"
+            if next_charge is not None
+            else "c.estimated_balance - inserted.amount"
+        )
         cursor.execute(
-            _INSERT_CONSUMPTION.format(owing_sql=owing_sql),
+            _INSERT_CONSUMPTION.format(owing_sql=owing_sql, estimate_sql=estimate_sql),
             [
                 *owing_params,
                 consumed.pk,
@@ -227,5 +254,6 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
         total = sum(amount for _customer, amount in inserted)
         ledger.lock_accounts(consumed)
         LedgerAccount.objects.filter(pk=consumed.pk).update(balance=F("balance") + total)
-        refresh_estimates(CustomerAccount.objects.filter(pk__in=[c for c, _a in inserted]), today=today)
+        if next_charge is None:
+            refresh_estimates(CustomerAccount.objects.filter(pk__in=[c for c, _a in inserted]), today=today)
     return len(inserted), total
