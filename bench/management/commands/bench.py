@@ -262,7 +262,10 @@ class Command(BaseCommand):
     def _scenarios(self) -> list[Scenario]:
         msp = self.msp_admin.organization
         msp_count = CustomerAccount.objects.filter(organization=msp).count()
+        from accounts.customer_views import MAX_PAGED_ROWS
+
         deep = 2000 if not self.options["quick"] else 20
+        reach = f"(paging reaches {MAX_PAGED_ROWS // 25:,})"
 
         def order(name: str) -> str:
             return str(CustomerAccountBaselineAdmin.ORDER_COLUMNS[name])
@@ -330,14 +333,14 @@ class Command(BaseCommand):
             ),
             Scenario(
                 f"deep.page{deep}.operator",
-                f"page {deep:,} at 25 rows, operator",
+                f"page {deep:,} at 25 rows {reach}, operator",
                 "operator",
                 {"page": deep},
                 {"p": deep},
             ),
             Scenario(
                 f"deep.page{deep}.msp",
-                f"page {deep:,} at 25 rows, MSP",
+                f"page {deep:,} at 25 rows {reach}, MSP",
                 "msp",
                 {"page": deep},
                 {"p": deep, "organization__id__exact": msp.pk},
