@@ -752,6 +752,13 @@ class Command(BaseCommand):
     def _copy_database(self, source: str, targets: list[str]) -> None:
         connection.close()
         with self._admin_connection() as admin:
+            # CREATE DATABASE … TEMPLATE needs the source to itself: end idle sessions left on
+            # the benchmark database (e.g. by finished threads); an active one makes it fail.
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid() AND state = 'idle'",
+                [source],
+            )
             for target in targets:
                 admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
                 admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}" STRATEGY FILE_COPY')
