@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-requirements
 # The development server and its jobs: DEBUG on, embedded SQLite and broker unless set.
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: install run test lint format check messages clean
+.PHONY: install run test lint format check messages clean bench
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,18 @@ check: install
 messages: install
 	DEBUG=true $(BIN)/python manage.py makemessages -l ja -l en --no-obsolete --ignore=.venv --ignore=var
 	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
+
+# DESIGN.md §12 at scale: recreate the PostgreSQL database named by DATABASE_URL (its name must
+# contain "bench"), load BENCH_ACCOUNTS accounts, then measure every figure beside its baseline
+# (bench.json and a table; fails when a bar does not hold). Production-like settings: DEBUG off.
+BENCH_ACCOUNTS ?= 1000000
+BENCH_ENV := DEBUG=false SECRET_KEY=bench-$$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n') \
+	STATIC_MANIFEST=false PYTHONWARNINGS=ignore
+bench: install
+	@case "$${DATABASE_URL:-}" in postgres://*|postgresql://*) ;; \
+	  *) echo "make bench needs DATABASE_URL=postgres://…/portal_bench (PostgreSQL)"; exit 2;; esac
+	$(BENCH_ENV) $(BIN)/python manage.py bench_seed --accounts $(BENCH_ACCOUNTS) --recreate
+	$(BENCH_ENV) $(BIN)/python manage.py bench --out bench.json $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -69,13 +69,46 @@ def _per_page(request) -> int:
     return value if value in sizes else sizes[0]
 
 
+# How deep paging reaches. A page is an OFFSET, which walks every row before it: page 2,000 of
+# a million accounts costs more than the list's bar (DESIGN.md §12). Beyond this the search and
+# filters narrow the list, and the CSV/Excel downloads hold all of it (as search engines and
+# large portals do: a bounded result window).
+MAX_PAGED_ROWS = 10_000
+
+
+class DepthLimitedPaginator(LazyPaginator):
+    """LazyPaginator (no COUNT(*): it reads one row past the page to know whether there is a
+    next one) that stops at MAX_PAGED_ROWS: a deeper page number shows the last reachable page,
+    which has no "next" and is flagged `depth_limited`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.depth_limited = False
+
+    def page(self, number):
+        last = max(1, MAX_PAGED_ROWS // self.per_page)
+        number = self.validate_number(number or 1)
+        page = super().page(min(number, last))
+        if page.number == last and self._num_pages > last:
+            self._num_pages = last
+            self.depth_limited = True
+        return page
+
+
 def _paginate(table, request, per_page: int) -> None:
-    """Page without counting: LazyPaginator reads one row past the page to know if there is
-    a next one, so no COUNT(*) runs over a million accounts."""
     try:
-        table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=request.GET.get("page", 1))
+        table.paginate(paginator_class=DepthLimitedPaginator, per_page=per_page, page=request.GET.get("page", 1))
     except (EmptyPage, PageNotAnInteger):
-        table.paginate(paginator_class=LazyPaginator, per_page=per_page, page=1)
+        table.paginate(paginator_class=DepthLimitedPaginator, per_page=per_page, page=1)
+    if table.paginator.depth_limited:
+        messages.info(
+            request,
+            _(
+                "Paging stops after the first %(rows)s accounts of a list. Narrow it with the search or the "
+                "filters; the CSV and Excel downloads contain all of it."
+            )
+            % {"rows": f"{MAX_PAGED_ROWS:,}"},
+        )
 
 
 def _shows_organization(user) -> bool:

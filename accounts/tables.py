@@ -4,6 +4,7 @@ templates/customers/partials/, so a later column (points, estimate) is one more 
 from __future__ import annotations
 
 import django_tables2 as tables
+from django.template.loader import get_template
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,24 @@ from .models import CustomerAccount, CustomerStatus
 from .selectors import AWAITING_OPERATOR_STATUSES, approval_due_date, approval_is_overdue
 
 
+class CellColumn(tables.TemplateColumn):
+    """A template cell rendered with what cell templates use (record, value, request), not with
+    the page's whole context: django-tables2's TemplateColumn flattens the page context and runs
+    every context processor again for each cell, which cost more than the page's SQL at 25 rows
+    (DESIGN.md §12, measured by `manage.py bench`)."""
+
+    def render(self, record, table, value, bound_column, **kwargs):
+        context = {
+            "record": record,
+            "value": value,
+            "table": table,
+            "column": bound_column,
+            "request": getattr(table, "request", None),
+            **self.extra_context,
+        }
+        return get_template(self.template_name).render(context)
+
+
 def _row_class(record) -> str:
     return "row-cancelled" if record.status == CustomerStatus.CANCELLED else ""
 
@@ -23,22 +42,22 @@ class CustomerTable(PortalTable):
     """顧客アカウント一覧. Every sortable column sorts by indexed fields ending in `id` (see the
     indexes on CustomerAccount), so a sorted page is an index range scan at any size."""
 
-    selection = tables.TemplateColumn(
+    selection = CellColumn(
         template_name="customers/partials/select_cell.html",
         verbose_name="",
         orderable=False,
         attrs={"th": {"class": "col-select"}, "td": {"class": "col-select"}},
     )
-    account = tables.TemplateColumn(
+    account = CellColumn(
         template_name="customers/partials/account_cell.html",
         verbose_name=_("Account code / company name"),
         accessor="account_code",
         order_by=("account_code", "id"),
     )
-    status = tables.TemplateColumn(
+    status = CellColumn(
         template_name="customers/partials/status_cell.html", verbose_name=_("Status"), order_by=("status", "id")
     )
-    contracted_users = tables.TemplateColumn(
+    contracted_users = CellColumn(
         template_name="customers/partials/contracted_users_cell.html",
         verbose_name=_("Contracted users"),
         order_by=("contracted_users", "id"),
@@ -46,19 +65,19 @@ class CustomerTable(PortalTable):
     )
     # 現在のポイント and 「M/25の推定残ポイント数」: stored columns kept in step with the ledger
     # (points.ledger.post, points.estimates.refresh_estimates), so sorting is an index scan.
-    points_balance = tables.TemplateColumn(
+    points_balance = CellColumn(
         template_name="points/partials/points_cell.html",
         verbose_name=_("Current points"),
         order_by=("points_balance", "id"),
         attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
     )
-    estimated_balance = tables.TemplateColumn(
+    estimated_balance = CellColumn(
         template_name="points/partials/estimate_cell.html",
         verbose_name=estimate_label(),
         order_by=("estimated_balance", "id"),
         attrs={"th": {"class": "num"}, "td": {"class": "num"}},
     )
-    cancellation_date = tables.TemplateColumn(
+    cancellation_date = CellColumn(
         template_name="billing_jobs/partials/cancellation_date_cell.html",
         verbose_name=_("Cancellation date"),
         order_by=("cancellation_date", "id"),
@@ -77,7 +96,7 @@ class CustomerTable(PortalTable):
     registered_at = tables.DateTimeColumn(
         verbose_name=_("Registered at"), format="Y/m/d H:i", order_by=("registered_at", "id")
     )
-    actions = tables.TemplateColumn(
+    actions = CellColumn(
         template_name="customers/partials/row_actions.html",
         verbose_name=_("Operations"),
         orderable=False,

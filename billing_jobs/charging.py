@@ -19,17 +19,18 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Case, Exists, F, OuterRef, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
 from msp_portal import dates
 from points import ledger
-from points.estimates import refresh_estimates
+from points.estimates import chargeable_on, consumption_expression, next_charge_days, refresh_estimates
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from points.rules import rule_at
 
-from .selectors import owing
+from .selectors import amount_expression, contracted_users_at, eligible_q, owing
 
 
 def consumption_key(customer_id: int, period: str) -> str:
@@ -162,8 +163,9 @@ wallets AS (
 customers AS (
     UPDATE accounts_customeraccount AS c
     SET points_balance = c.points_balance - inserted.amount,
-        estimated_balance = c.estimated_balance - inserted.amount
-    FROM inserted WHERE c.id = inserted.customer_id
+        estimated_balance = {estimate_sql}
+    FROM inserted JOIN owing ON owing.customer_id = inserted.customer_id
+    WHERE c.id = inserted.customer_id
 )
 SELECT customer_id, amount FROM inserted
 """
@@ -175,13 +177,56 @@ ON CONFLICT (customer_id) DO NOTHING
 """
 
 
+def _estimate_after_charge(period: str, today: dt.date):
+    """The charge the estimate deducts once `period` is charged, as an annotation, when that
+    is known without looking further (points.estimates.refresh_estimates: before this month's
+    25th it is this 25th's charge; once this month is charged, next month's); None when the
+    charged period is an older catch-up, whose estimate refresh_estimates recomputes."""
+    this_25, next_25 = next_charge_days(today)
+    if today < this_25:
+        day = this_25
+    elif period == dates.period_of(this_25):
+        day = next_25
+    else:
+        return None
+    return Case(When(chargeable_on(day), then=consumption_expression(rule_at(day))), default=Value(0))
+
+
+def _owing_by_wallet(period: str, queryset):
+    """`selectors.owing`, asking "charged already?" of the wallet's (wallet, period) unique
+    index instead of the transfers' (kind, period) index. During a run that index's statistics
+    still say the period has no charge, so PostgreSQL re-scans every charge posted so far for
+    each account of each chunk (quadratic: hours at a million accounts); the unique index answers
+    each account with one probe whatever the statistics say (DESIGN.md §12, `manage.py bench`)."""
+    charge_day = dates.charge_date(period)
+    # `period` is compared through an expression so that only the (wallet, period) index fits.
+    charged = (
+        Transfer.objects.filter(kind=TransferKind.CONSUMPTION, debit_account_id=OuterRef("wallet__id"))
+        .annotate(charged_period=Concat("period", Value("")))
+        .filter(charged_period=period)
+    )
+    return (
+        queryset.filter(eligible_q(charge_day))
+        .filter(~Exists(charged))
+        .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
+        .annotate(charge_amount=amount_expression(rule_at(charge_day)))
+    )
+
+
 def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
     charge_day = dates.charge_date(period)
     rule = rule_at(charge_day)
+    # Moving the estimate in the same statement as the balance writes each customer row once:
+    # at a million accounts a second UPDATE of the (heavily indexed) customer rows doubles the
+    # run (DESIGN.md §12, measured by `manage.py bench`).
+    next_charge = _estimate_after_charge(period, today)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
-    due = owing(period, queryset).filter(charge_amount__gt=0)
+    due = _owing_by_wallet(period, queryset).filter(charge_amount__gt=0)
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
+        # A chunk's statements are planned as costly enough to JIT-compile, which takes longer
+        # than running them; over hundreds of chunks that is most of the run.
+        cursor.execute("SET LOCAL jit = off")
         missing_sql, missing_params = due.filter(wallet__isnull=True).values(missing_id=F("pk")).query.sql_with_params()
         cursor.execute(_CREATE_WALLETS.format(missing_sql=missing_sql), [now, *missing_params])
         wallet_ids = list(
@@ -195,6 +240,7 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
         # A new statement, so it sees what a concurrent run committed while we waited for the locks.
         owing_sql, owing_params = (
             due.filter(wallet__id__in=wallet_ids)
+            .annotate(next_charge=next_charge if next_charge is not None else Value(0))
             .values(
                 customer_id=F("pk"),
                 wallet_id=F("wallet__id"),
@@ -202,11 +248,17 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
                 wallet_seq=F("wallet__last_seq"),
                 users=F("charge_users"),
                 amount=F("charge_amount"),
+                next_charge=F("next_charge"),
             )
             .query.sql_with_params()
         )
+        estimate_sql = (
+            "c.points_balance - inserted.amount - owing.next_charge"
+            if next_charge is not None
+            else "c.estimated_balance - inserted.amount"
+        )
         cursor.execute(
-            _INSERT_CONSUMPTION.format(owing_sql=owing_sql),
+            _INSERT_CONSUMPTION.format(owing_sql=owing_sql, estimate_sql=estimate_sql),
             [
                 *owing_params,
                 consumed.pk,
@@ -227,5 +279,6 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
         total = sum(amount for _customer, amount in inserted)
         ledger.lock_accounts(consumed)
         LedgerAccount.objects.filter(pk=consumed.pk).update(balance=F("balance") + total)
-        refresh_estimates(CustomerAccount.objects.filter(pk__in=[c for c, _a in inserted]), today=today)
+        if next_charge is None:
+            refresh_estimates(CustomerAccount.objects.filter(pk__in=[c for c, _a in inserted]), today=today)
     return len(inserted), total

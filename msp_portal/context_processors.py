@@ -8,6 +8,17 @@ from .permissions import has_cap, role_of
 
 def portal(request):
     """Navigation entries the user may use, and the user's role, for the base template."""
+    # django-tables2 renders every TemplateColumn cell with the request, which runs the context
+    # processors again for each cell: compute this once per request (DESIGN.md §12).
+    cached = getattr(request, "_portal_context", None)
+    if cached is None:
+        cached = _portal(request)
+        if request is not None:
+            request._portal_context = cached
+    return cached
+
+
+def _portal(request):
     # Popups extend `modal_base`: a fragment for htmx, a whole page otherwise.
     modal_base = "modal.html" if getattr(request, "htmx", False) else "modal_page.html"
     user = getattr(request, "user", None)

@@ -136,6 +136,22 @@ def test_pages_are_read_without_counting(client_for, msp_admin, msp_org):
     assert client.get(url("list"), {"page": "abc", "per_page": "7"}).status_code == 200
 
 
+def test_paging_stops_at_the_reachable_depth_with_a_message(client_for, msp_admin, msp_org, monkeypatch):
+    from accounts import customer_views
+
+    monkeypatch.setattr(customer_views, "MAX_PAGED_ROWS", 50)
+    CustomerAccountFactory.create_batch(60, organization=msp_org)
+    client = client_for(msp_admin)
+    second = client.get(url("list"), {"per_page": 25, "page": 2}).content.decode()
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+    assert "ページ送りは一覧の先頭 50 件までです" in second
+    deep = client.get(url("list"), {"per_page": 25, "page": 2000}).content.decode()
+    assert deep.count('data-testid="customer-link"') == 25
+    assert 'rel="next"' not in deep and "ページ送りは一覧の先頭 50 件までです" in deep
+    first = client.get(url("list"), {"per_page": 25}).content.decode()
+    assert 'rel="next"' in first and "ページ送り" not in first
+
+
 def test_the_list_runs_the_same_queries_at_two_page_sizes(client_for, msp_admin, msp_org, support_org):
     CustomerAccountFactory.create_batch(60, organization=msp_org, support_account=support_org)
     client = client_for(msp_admin)

@@ -2,26 +2,49 @@
 
 The data is realistic in shape: many MSPs with a skewed spread (three very large, most small),
 every lifecycle state, Japanese company names and kana, contract and status history, and a
-ledger that verify_ledger accepts — a purchase per MSP pool, an allocation per customer, and
-last month's consumption for the accounts that were charged. Everything is INSERT … SELECT over
-generate_series in a handful of statements, then ANALYZE.
+ledger that verify_ledger accepts: a purchase per MSP pool, an allocation per wallet, and the
+monthly consumption of the last `--history` months. The latest due month is left uncharged:
+the data is the portal on the morning of a 25th, before the monthly run (which `bench` times).
+
+Why it is fast: every value is computed once, in a temporary table built from generate_series,
+and each table is written by one INSERT … SELECT with its final values (balances, sequence
+numbers, estimates, search text), so no table is ever rewritten by an UPDATE. The secondary
+indexes and unique constraints are dropped first and rebuilt once at the end (a sorted build
+is far cheaper than a million index insertions); foreign-key triggers are off during the load
+(`session_replication_role = replica`: the generated ids are consistent by construction).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from urllib.parse import quote
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from accounts.models import Membership, Organization, User
+from accounts.search import search_normalize
 from msp_portal import dates
 from msp_portal.permissions import OrganizationKind, Role
-from points.estimates import refresh_estimates
+from points.estimates import next_charge_days
+from points.rules import rule_at
 
 BENCH_PASSWORD = "bench-portal-2026"  # noqa: S105 - a throwaway login for benchmark databases
 BENCH_MSP_ADMIN = "bench-msp-admin@example.com"
 BENCH_OPERATOR = "bench-operator@example.com"
+BENCH_SUPERUSER = "bench-superuser@example.com"
+BENCH_MSP_PREFIX = "ベンチMSP"
+
+# The tables the load writes; their secondary indexes are rebuilt after it.
+LOADED_TABLES = (
+    "accounts_customeraccount",
+    "accounts_customerstatuschange",
+    "accounts_contractchange",
+    "points_ledgeraccount",
+    "points_transfer",
+)
 
 FAMILY = "山田,佐藤,鈴木,高橋,田中,伊藤,渡辺,中村,小林,加藤,吉田,山本,松本,井上,木村,林,清水,山口,阿部,森"
 FAMILY_KANA = (
@@ -35,42 +58,135 @@ TRADE_KANA = (
 )
 
 
+def bench_database_name(name: str) -> bool:
+    return "bench" in name
+
+
 class Command(BaseCommand):
     help = "Load N benchmark customer accounts with history and ledger (PostgreSQL only), then ANALYZE."
 
     def add_arguments(self, parser):
         parser.add_argument("--accounts", type=int, default=1_000_000)
         parser.add_argument("--msps", type=int, default=0, help="number of MSPs (default: N/2,000, at least 20)")
+        parser.add_argument("--history", type=int, default=3, help="months of consumption history (default 3)")
+        parser.add_argument(
+            "--recreate",
+            action="store_true",
+            help="drop and recreate the database first, then migrate (its name must contain 'bench')",
+        )
 
     def handle(self, *args, **options):
         if connection.vendor != "postgresql":
-            raise CommandError("bench_seed needs PostgreSQL (set DATABASE_URL).")
+            raise CommandError(
+                "bench_seed needs PostgreSQL: set DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/portal_bench."
+            )
         n = options["accounts"]
         if n < 100:
             raise CommandError("--accounts must be at least 100.")
-        msps = options["msps"] or max(20, n // 2000)
-        if Organization.objects.filter(name__startswith="ベンチMSP").exists():
-            raise CommandError("This database already holds benchmark data; use a fresh database.")
+        if not 0 <= options["history"] <= 24:
+            raise CommandError("--history must be between 0 and 24 months.")
         started = time.perf_counter()
+        if options["recreate"]:
+            self._recreate_database()
+        msps = options["msps"] or max(20, n // 2000)
+        if msps < 4:
+            raise CommandError("--msps must be at least 4.")
+        if Organization.objects.filter(name__startswith=BENCH_MSP_PREFIX).exists():
+            raise CommandError("This database already holds benchmark data; use a fresh one (or --recreate).")
         with transaction.atomic():
-            self._seed(n, msps)
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
+                cursor.execute("SET LOCAL work_mem = '256MB'")
+                cursor.execute("SET LOCAL jit = off")
+            rebuild = self._drop_secondary_indexes()
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            self._seed(n, msps, options["history"])
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            self._rebuild_indexes(rebuild)
+        self._timed("analyze", "ANALYZE")
         self.stdout.write(
             self.style.SUCCESS(f"Loaded {n:,} accounts over {msps} MSPs in {time.perf_counter() - started:.1f}s.")
         )
 
-    def _step(self, label: str, sql: str, params=None) -> None:
+    # --- database -------------------------------------------------------------------------
+
+    def _recreate_database(self) -> None:
+        import psycopg
+
+        db = connection.settings_dict
+        name = db["NAME"]
+        if not bench_database_name(name):
+            raise CommandError(f"--recreate drops the database; its name must contain 'bench' (it is {name!r}).")
+        connection.close()
+        with psycopg.connect(_maintenance_dsn(db), autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
+        self.stdout.write(f"Recreated database {name}.")
+        call_command("migrate", interactive=False, verbosity=0)
+
+    def _timed(self, label: str, sql: str, params=None) -> None:
         started = time.perf_counter()
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.rowcount
-        self.stdout.write(f"  {label:<34} {rows:>10,} rows {time.perf_counter() - started:6.1f}s")
+        shown = f"{rows:>10,} rows" if rows and rows > 0 else " " * 15
+        self.stdout.write(f"  {label:<30} {shown} {time.perf_counter() - started:6.1f}s")
 
-    def _seed(self, n: int, msp_count: int) -> None:
+    def _drop_secondary_indexes(self) -> list[str]:
+        """Drop the loaded tables' indexes and unique constraints except primary keys; return
+        the statements that recreate them."""
+        statements, drops = [], []
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+                FROM pg_constraint c
+                WHERE c.conrelid::regclass::text = ANY(%s) AND c.contype = 'u'
+                """,
+                [list(LOADED_TABLES)],
+            )
+            for table, name, definition in cursor.fetchall():
+                drops.append(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+                statements.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            cursor.execute(
+                """
+                SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+                FROM pg_index i
+                WHERE i.indrelid::regclass::text = ANY(%s)
+                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+                """,
+                [list(LOADED_TABLES)],
+            )
+            for name, definition in cursor.fetchall():
+                drops.append(f"DROP INDEX {name}")
+                statements.append(definition)
+            for statement in drops:
+                cursor.execute(statement)
+        # The trigram index takes longest: build it first, while the others wait in line.
+        statements.sort(key=lambda sql: "gin" not in sql)
+        return statements
+
+    def _rebuild_indexes(self, statements: list[str]) -> None:
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for statement in statements:
+                one = time.perf_counter()
+                cursor.execute(statement)
+                if time.perf_counter() - one > 5:
+                    self.stdout.write(f"    {time.perf_counter() - one:6.1f}s {statement[:90]}")
+        self.stdout.write(
+            f"  {'indexes and constraints':<30} {len(statements):>10,} built {time.perf_counter() - started:6.1f}s"
+        )
+
+    # --- data -----------------------------------------------------------------------------
+
+    def _seed(self, n: int, msp_count: int, history: int) -> None:
         operator = Organization.objects.create(name="ベンチ運営", kind=OrganizationKind.OPERATOR)
-        msps = [Organization(name=f"ベンチMSP{i:04d}", kind=OrganizationKind.MSP) for i in range(msp_count)]
-        msps = Organization.objects.bulk_create(msps)
+        msps = Organization.objects.bulk_create(
+            [Organization(name=f"{BENCH_MSP_PREFIX}{i:04d}", kind=OrganizationKind.MSP) for i in range(msp_count)]
+        )
         supports = Organization.objects.bulk_create(
             [
                 Organization(name=f"ベンチサポート{i:04d}", kind=OrganizationKind.SUPPORT, parent=m)
@@ -83,183 +199,360 @@ class Command(BaseCommand):
         ):
             user = User.objects.create_user(email=email, password=BENCH_PASSWORD, name=email.split("@")[0])
             Membership.objects.create(user=user, organization=organization, role=role)
-        first, last = msps[0].pk, msps[-1].pk
+        # The Django admin's changelist is one of the list's baselines.
+        User.objects.create_superuser(email=BENCH_SUPERUSER, password=BENCH_PASSWORD, name="bench-superuser")
+
         today = dates.today()
-        last_25 = dates.charge_date(dates.period_of(dates.add_months(today, -1 if today.day < 25 else 0)))
-        last_period = dates.period_of(last_25)
+        latest_due = dates.charge_date(_latest_due_period(today))
+        charge_days = [dates.add_months(latest_due, -back) for back in range(history, 0, -1)]
+        charge_days = [day for day in charge_days if _has_rule(day)]
+        this_25, next_25 = next_charge_days(today)
+        this_rule, next_rule = rule_at(this_25), rule_at(next_25)
+        self._pools()
+        ids = self._id_offsets()
         params = {
             "n": n,
-            "first_msp": first,
-            "small_msps": last - first - 2,
+            "msp0": msps[0].pk,
+            "msp1": msps[1].pk,
+            "msp2": msps[2].pk,
+            "msps": msp_count,
+            "msp_ids": [m.pk for m in msps],
             "support0": supports[0].pk,
             "support1": supports[1].pk,
+            "support2": supports[2].pk,
             "family": FAMILY.split(","),
             "family_kana": FAMILY_KANA.split(","),
             "trade": TRADE.split(","),
             "trade_kana": TRADE_KANA.split(","),
-            "last_25": dates.start_of_day(last_25),
-            "last_period": last_period,
+            "kabushiki_folded": search_normalize("株式会社"),
+            "kabushiki_kana_folded": search_normalize("カブシキガイシャ"),
+            "family_folded": [search_normalize(part) for part in FAMILY.split(",")],
+            "trade_folded": [search_normalize(part) for part in TRADE.split(",")],
+            "family_kana_folded": [search_normalize(part) for part in FAMILY_KANA.split(",")],
+            "trade_kana_folded": [search_normalize(part) for part in TRADE_KANA.split(",")],
+            "customer_offset": ids["accounts_customeraccount"],
+            "wallet_offset": ids["points_ledgeraccount"],
+            "this_25": this_25,
+            "next_25": next_25,
+            "this_25_start": dates.start_of_day(this_25),
+            "next_25_start": dates.start_of_day(next_25),
+            "this_charge_base": this_rule.base_points,
+            "this_charge_included": this_rule.included_users,
+            "this_charge_per_user": this_rule.points_per_extra_user,
+            "next_charge_base": next_rule.base_points,
+            "next_charge_included": next_rule.included_users,
+            "next_charge_per_user": next_rule.points_per_extra_user,
+            "before_this_25": today < this_25,
         }
-        # Accounts: three MSPs hold 25 %, 10 % and 5 %; the rest spread evenly. States by bucket:
-        # 86 % active, 4 % cancelled, 3 % pending, 2 % provisioning, 1 % each of the others.
-        self._step(
-            "customer accounts",
-            """
-            INSERT INTO accounts_customeraccount (
-                organization_id, account_code, company_name, company_name_kana, email_domain, country, address,
-                industry, company_size, contact_name, contact_email, phone, contracted_users, reseller_name,
-                reseller_contact_name, reseller_contact_email, support_account_id, hidden_menus, auto_replenish,
-                status, cancellation_date, archived_at, registered_at, updated_at, approved_at, activated_at,
-                cancelled_at, provisioning_attempts, provisioning_error, points_balance, estimated_balance,
-                search_text)
-            SELECT
-                CASE WHEN b < 25 THEN %(first_msp)s WHEN b < 35 THEN %(first_msp)s + 1 WHEN b < 40 THEN %(first_msp)s + 2
-                     ELSE %(first_msp)s + 3 + (i %% GREATEST(%(small_msps)s, 1)) END,
-                'bench-' || lpad(i::text, 7, '0'),
-                '株式会社' || (%(family)s::text[])[1 + i %% 20] || (%(trade)s::text[])[1 + (i / 20) %% 15] || i,
-                'カブシキガイシャ' || (%(family_kana)s::text[])[1 + i %% 20] || (%(trade_kana)s::text[])[1 + (i / 20) %% 15],
-                'c' || i || '.example.jp', '日本', '東京都千代田区' || (i %% 9 + 1) || '-' || (i %% 30 + 1), 'other',
-                '50-299', (%(family)s::text[])[1 + (i / 7) %% 20] || ' 太郎', 'contact' || i || '@c' || i || '.example.jp',
-                '03-0000-' || lpad((i %% 10000)::text, 4, '0'), 1 + (i * 7919) %% 500,
-                CASE WHEN i %% 3 = 0 THEN '販売店' || (i %% 50) ELSE '' END, '', '',
-                CASE WHEN b < 25 AND i %% 10 = 0 THEN %(support0)s WHEN b BETWEEN 25 AND 34 AND i %% 10 = 0 THEN %(support1)s END,
-                '[]'::jsonb, false,
-                s, CASE WHEN s = 'active' AND i %% 50 = 0 THEN (now() AT TIME ZONE 'Asia/Tokyo')::date + 1 + i %% 60 END,
-                NULL, reg, reg, CASE WHEN s IN ('active', 'cancelled', 'provisioning', 'provisioning_failed', 'merged') THEN reg END,
-                CASE WHEN s IN ('active', 'cancelled', 'merged') THEN reg + interval '3 days' END,
-                CASE WHEN s = 'cancelled' THEN reg + interval '200 days' END, 0, '', 0, 0, ''
-            FROM (
-                SELECT i, (i * 37) %% 100 AS b,
-                    CASE WHEN (i * 53) %% 100 < 86 THEN 'active' WHEN (i * 53) %% 100 < 90 THEN 'cancelled'
-                         WHEN (i * 53) %% 100 < 93 THEN 'pending_approval' WHEN (i * 53) %% 100 < 95 THEN 'provisioning'
-                         WHEN (i * 53) %% 100 < 96 THEN 'provisioning_failed' WHEN (i * 53) %% 100 < 97 THEN 'rejected'
-                         WHEN (i * 53) %% 100 < 98 THEN 'withdrawn' WHEN (i * 53) %% 100 < 99 THEN 'merged'
-                         ELSE 'active' END AS s,
-                    now() - ((i %% 1500) || ' days')::interval - ((i %% 86400) || ' seconds')::interval AS reg
-                FROM generate_series(1, %(n)s) AS i
-            ) AS g
-            """,
-            params,
-        )
-        self._step(
-            "search text",
-            """UPDATE accounts_customeraccount SET search_text = lower(normalize(account_code || ' ' || company_name || ' '
-               || company_name_kana || ' ' || email_domain || ' ' || contact_name || ' ' || contact_email || ' '
-               || reseller_name, NFKC))""",
-        )
-        self._step(
-            "status history",
-            """
-            INSERT INTO accounts_customerstatuschange (customer_id, from_status, to_status, reason, created_at)
-            SELECT id, '', 'pending_approval', '', registered_at FROM accounts_customeraccount
-            UNION ALL
-            SELECT id, 'pending_approval', status, '', registered_at + interval '1 day'
-              FROM accounts_customeraccount WHERE status IN ('rejected', 'withdrawn')
-            UNION ALL
-            SELECT id, 'pending_approval', 'provisioning', '', approved_at
-              FROM accounts_customeraccount WHERE approved_at IS NOT NULL
-            UNION ALL
-            SELECT id, 'provisioning', CASE WHEN status = 'provisioning_failed' THEN 'provisioning_failed' ELSE 'active' END,
-                   '', COALESCE(activated_at, approved_at + interval '1 hour')
-              FROM accounts_customeraccount WHERE status IN ('active', 'cancelled', 'merged', 'provisioning_failed')
-            UNION ALL
-            SELECT id, 'active', status, '', COALESCE(cancelled_at, activated_at + interval '100 days')
-              FROM accounts_customeraccount WHERE status IN ('cancelled', 'merged')
-            """,
-        )
-        self._step(
-            "contract history",
-            """INSERT INTO accounts_contractchange (customer_id, old_users, new_users, effective_at, created_at)
-               SELECT id, NULL, contracted_users, registered_at, registered_at FROM accounts_customeraccount""",
-        )
-        self._ledger(params)
-        refresh_estimates(today=today)
+        self._generate(params, charge_days)
+        self._customers(params)
+        self._histories()
+        self._ledger(params, charge_days)
+        with connection.cursor() as cursor:
+            for table in ("accounts_customeraccount", "points_ledgeraccount"):
+                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+            cursor.execute("DROP TABLE bench_gen")
 
-    def _ledger(self, params) -> None:
-        # One wallet per account that ever became active, an allocation into it from its MSP's
-        # pool, and last month's consumption for the accounts that were active on that 25th.
-        self._step(
+    def _id_offsets(self) -> dict[str, int]:
+        """Where the generated ids start: past every id the sequences have handed out (a
+        truncated table keeps its sequence), and past every stored id."""
+        offsets = {}
+        with connection.cursor() as cursor:
+            for table in ("accounts_customeraccount", "points_ledgeraccount"):
+                cursor.execute(
+                    f"SELECT GREATEST(nextval(pg_get_serial_sequence('{table}', 'id')),"
+                    f" (SELECT COALESCE(max(id), 0) FROM {table}))"
+                )
+                offsets[table] = cursor.fetchone()[0]
+        return offsets
+
+    def _pools(self) -> None:
+        self._timed(
             "system accounts and pools",
             """
             INSERT INTO points_ledgeraccount (kind, balance, last_seq, created_at)
             SELECT k, 0, 0, now() FROM unnest(ARRAY['issuance', 'consumed']) AS k
-            ON CONFLICT DO NOTHING;
+            WHERE NOT EXISTS (SELECT 1 FROM points_ledgeraccount WHERE kind = k);
             INSERT INTO points_ledgeraccount (kind, organization_id, balance, last_seq, created_at)
-            SELECT 'pool', id, 0, 0, now() FROM accounts_organization WHERE kind IN ('msp', 'privileged_msp')
+            SELECT 'pool', o.id, 0, 0, now() FROM accounts_organization o
+            WHERE o.name LIKE 'ベンチMSP%'
             """,
         )
-        self._step(
-            "wallets",
-            """INSERT INTO points_ledgeraccount (kind, customer_id, balance, last_seq, created_at)
-               SELECT 'wallet', id, 0, 0, now() FROM accounts_customeraccount WHERE activated_at IS NOT NULL""",
+
+    def _generate(self, params: dict, charge_days: list[dt.date]) -> None:
+        """One row per account with every derived value, in a temporary table."""
+        # Per history month: charged when activated before 00:00 of that 25th and not ended by
+        # then (billing_jobs.selectors.eligible_q); the charge of the default-shaped rule.
+        charged_terms, charge_terms = [], []
+        for index, day in enumerate(charge_days):
+            rule = rule_at(day)
+            moment = dates.start_of_day(day).isoformat()
+            params[f"m{index}"] = moment
+            charged = f"(activated_at < %(m{index})s::timestamptz AND (ended_at IS NULL OR ended_at >= %(m{index})s::timestamptz))"
+            charged_terms.append(f"{charged} AS ch{index}")
+            charge_terms.append(
+                f"({rule.base_points} + GREATEST(users - {rule.included_users}, 0) * {rule.points_per_extra_user})"
+                f" AS amt{index}"
+            )
+        extra = "".join(f", {term}" for term in charged_terms + charge_terms)
+        self._timed(
+            "generate",
+            f"""
+            CREATE TEMP TABLE bench_gen AS
+            SELECT *{extra}
+            FROM (
+                SELECT g.*,
+                    CASE WHEN s IN ('active', 'cancelled', 'provisioning', 'provisioning_failed', 'merged')
+                         THEN reg + interval '2 hours' END AS approved_at,
+                    CASE WHEN s IN ('active', 'cancelled', 'merged') THEN reg + interval '1 day' END AS activated_at,
+                    CASE WHEN s IN ('cancelled', 'merged') THEN reg + (now() - reg) / 2 END AS ended_at,
+                    CASE WHEN s IN ('active', 'cancelled', 'merged')
+                         THEN %(wallet_offset)s + i END AS wallet_id,
+                    CASE WHEN s IN ('active', 'cancelled', 'merged')
+                         THEN 1 + (i * 31) %% (2 * users + 20) END AS alloc
+                FROM (
+                    SELECT i, %(customer_offset)s + i AS id,
+                        -- Three MSPs hold 25 %%, 10 %% and 5 %%; the rest is skewed (u³): a few
+                        -- mid-sized MSPs, a long tail of small ones.
+                        CASE WHEN b < 25 THEN (%(msp_ids)s::bigint[])[1] WHEN b < 35 THEN (%(msp_ids)s::bigint[])[2]
+                             WHEN b < 40 THEN (%(msp_ids)s::bigint[])[3]
+                             ELSE (%(msp_ids)s::bigint[])[4 + floor((%(msps)s - 3)
+                                  * power(((i * 7919) %% 1000003) / 1000003.0, 3))::int] END AS organization_id,
+                        CASE WHEN (i * 53) %% 100 < 87 THEN 'active' WHEN (i * 53) %% 100 < 91 THEN 'cancelled'
+                             WHEN (i * 53) %% 100 < 94 THEN 'pending_approval'
+                             WHEN (i * 53) %% 100 < 95 THEN 'provisioning'
+                             WHEN (i * 53) %% 100 < 96 THEN 'provisioning_failed'
+                             WHEN (i * 53) %% 100 < 97 THEN 'rejected'
+                             WHEN (i * 53) %% 100 < 98 THEN 'withdrawn' ELSE 'merged' END AS s,
+                        now() - ((5 + i %% 1500) || ' days')::interval - ((i * 7) %% 86400 || ' seconds')::interval
+                            AS reg,
+                        -- Mostly small tenants, a few large ones.
+                        CASE WHEN i %% 100 = 0 THEN 500 + (i * 7919) %% 4500 ELSE 1 + (i * 7919) %% 200 END AS users,
+                        b
+                    FROM (SELECT i, (i * 37) %% 100 AS b FROM generate_series(1::bigint, %(n)s::bigint) AS i) AS raw
+                ) AS g
+            ) AS d
+            """,
+            params,
         )
-        self._step(
+        total_charge = " + ".join(f"CASE WHEN ch{k} THEN amt{k} ELSE 0 END" for k in range(len(charge_days))) or "0"
+        charges = " + ".join(f"CASE WHEN ch{k} THEN 1 ELSE 0 END" for k in range(len(charge_days))) or "0"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ALTER TABLE bench_gen ADD COLUMN balance bigint, ADD COLUMN charges int;"
+                f"UPDATE bench_gen SET balance = alloc - ({total_charge}), charges = {charges} WHERE alloc IS NOT NULL"
+            )
+
+    def _customers(self, params: dict) -> None:
+        # The estimate as points.estimates.refresh_estimates computes it for today (the latest
+        # due month is not charged yet, so on or after this month's 25th it is still owed).
+        def chargeable(day: str) -> str:
+            return (
+                f"(s = 'active' AND activated_at < %({day}_start)s "
+                f"AND (cancellation_date IS NULL OR cancellation_date > %({day})s::date))"
+            )
+
+        def charge(prefix: str) -> str:
+            return (
+                f"(%({prefix}_charge_base)s + GREATEST(users - %({prefix}_charge_included)s, 0)"
+                f" * %({prefix}_charge_per_user)s)"
+            )
+
+        due = (
+            f"CASE WHEN {chargeable('this_25')} THEN {charge('this')} "
+            f"WHEN NOT %(before_this_25)s AND {chargeable('next_25')} THEN {charge('next')} ELSE 0 END"
+        )
+        # The folded forms of the name parts are computed in Python by the product's own
+        # function (accounts.search), so the stored search text is exactly what the services
+        # would store; the other searched fields are generated lowercase ASCII or kanji already.
+        search = (
+            "code || E'\\n' || company_folded || E'\\n' || kana_folded || E'\\n' || domain || E'\\n' "
+            "|| contact_name || E'\\n' || contact_email || E'\\n' || reseller"
+        )
+        self._timed(
+            "customer accounts",
+            f"""
+            INSERT INTO accounts_customeraccount (
+                id, organization_id, account_code, company_name, company_name_kana, email_domain, country, address,
+                industry, company_size, contact_name, contact_email, phone, contracted_users, reseller_name,
+                reseller_contact_name, reseller_contact_email, support_account_id, hidden_menus, auto_replenish,
+                status, cancellation_date, archived_at, registered_at, submitted_at, updated_at, approved_at,
+                activated_at, cancelled_at, provisioning_attempts, provisioning_error, points_balance,
+                estimated_balance, search_text)
+            SELECT id, organization_id, code, company, kana, domain, '日本', address, industry, size, contact_name,
+                contact_email, phone, users, reseller, reseller_contact, reseller_email, support, '[]'::jsonb, false,
+                s, cancellation_date, archived_at, reg, reg, reg, approved_at, activated_at, cancelled_at,
+                CASE WHEN s IN ('provisioning_failed') THEN 3 WHEN approved_at IS NOT NULL THEN 1 ELSE 0 END,
+                CASE WHEN s = 'provisioning_failed' THEN 'tenant creation timed out' ELSE '' END,
+                COALESCE(balance, 0), COALESCE(balance, 0) - ({due}), {search}
+            FROM (
+                SELECT gen.*,
+                    'bench-' || lpad(i::text, 7, '0') AS code,
+                    '株式会社' || (%(family)s::text[])[1 + i %% 20] || (%(trade)s::text[])[1 + (i / 20) %% 15] || i
+                        AS company,
+                    'カブシキガイシャ' || (%(family_kana)s::text[])[1 + i %% 20]
+                        || (%(trade_kana)s::text[])[1 + (i / 20) %% 15] AS kana,
+                    %(kabushiki_folded)s || (%(family_folded)s::text[])[1 + i %% 20]
+                        || (%(trade_folded)s::text[])[1 + (i / 20) %% 15] || i AS company_folded,
+                    %(kabushiki_kana_folded)s || (%(family_kana_folded)s::text[])[1 + i %% 20]
+                        || (%(trade_kana_folded)s::text[])[1 + (i / 20) %% 15] AS kana_folded,
+                    'c' || i || '.example.jp' AS domain,
+                    '東京都千代田区' || (i %% 9 + 1) || '-' || (i %% 30 + 1) AS address,
+                    (ARRAY['manufacturing', 'it', 'finance', 'retail', 'construction', 'medical', 'education',
+                           'public', 'services', 'other'])[1 + i %% 10] AS industry,
+                    (ARRAY['1-49', '50-299', '300-999', '1000-4999', '5000+'])[1 + (i / 10) %% 5] AS size,
+                    (%(family)s::text[])[1 + (i / 7) %% 20] || ' 太郎' AS contact_name,
+                    'contact' || i || '@c' || i || '.example.jp' AS contact_email,
+                    '03-0000-' || lpad((i %% 10000)::text, 4, '0') AS phone,
+                    CASE WHEN i %% 3 = 0 THEN '販売店' || (i %% 50) ELSE '' END AS reseller,
+                    CASE WHEN i %% 3 = 0 THEN '販売 花子' ELSE '' END AS reseller_contact,
+                    CASE WHEN i %% 3 = 0 THEN 'sales' || (i %% 50) || '@reseller.example.jp' ELSE '' END
+                        AS reseller_email,
+                    CASE WHEN i %% 10 <> 0 THEN NULL WHEN organization_id = %(msp0)s THEN %(support0)s
+                         WHEN organization_id = %(msp1)s THEN %(support1)s
+                         WHEN organization_id = %(msp2)s THEN %(support2)s END AS support,
+                    CASE WHEN s = 'active' AND i %% 50 = 0
+                         THEN (now() AT TIME ZONE 'Asia/Tokyo')::date + (1 + i %% 60)::int END AS cancellation_date,
+                    CASE WHEN s IN ('cancelled', 'withdrawn', 'rejected', 'merged') AND i %% 2 = 0
+                         THEN now() - interval '1 day' END AS archived_at,
+                    CASE WHEN s = 'cancelled' THEN ended_at END AS cancelled_at
+                FROM bench_gen AS gen
+            ) AS c
+            """,
+            params,
+        )
+
+    def _histories(self) -> None:
+        self._timed(
+            "status history",
+            """
+            INSERT INTO accounts_customerstatuschange (customer_id, from_status, to_status, reason, created_at)
+            SELECT id, '', 'pending_approval', '', reg FROM bench_gen
+            UNION ALL
+            SELECT id, 'pending_approval', s, CASE WHEN s = 'rejected' THEN '申込内容に不備があります' ELSE '' END,
+                   reg + interval '1 hour' FROM bench_gen WHERE s IN ('rejected', 'withdrawn')
+            UNION ALL
+            SELECT id, 'pending_approval', 'provisioning', '', approved_at FROM bench_gen WHERE approved_at IS NOT NULL
+            UNION ALL
+            SELECT id, 'provisioning', CASE WHEN s = 'provisioning_failed' THEN 'provisioning_failed' ELSE 'active' END,
+                   '', COALESCE(activated_at, approved_at + interval '1 hour')
+              FROM bench_gen WHERE s IN ('active', 'cancelled', 'merged', 'provisioning_failed')
+            UNION ALL
+            SELECT id, 'active', s, '', ended_at FROM bench_gen WHERE s IN ('cancelled', 'merged')
+            """,
+        )
+        self._timed(
+            "contract history",
+            """
+            INSERT INTO accounts_contractchange (customer_id, old_users, new_users, effective_at, created_at)
+            SELECT id, NULL, users, reg, reg FROM bench_gen
+            """,
+        )
+
+    def _ledger(self, params: dict, charge_days: list[dt.date]) -> None:
+        # Each pool buys 2,000 points per account it holds (a little more than it hands out).
+        self._timed(
             "purchases",
             """
-            INSERT INTO points_transfer (debit_account_id, credit_account_id, amount, kind, period, memo, order_reference,
-                created_at, idempotency_key, request_hash, credit_seq, credit_balance_after)
-            SELECT iss.id, pool.id, 1000 + 2000 * cnt, 'purchase', '', '', 'BENCH-' || pool.organization_id,
-                   now() - interval '2000 days', 'bench:purchase:' || pool.id, '', 1, 1000 + 2000 * cnt
-            FROM points_ledgeraccount pool
-            JOIN (SELECT organization_id, count(*) AS cnt FROM accounts_customeraccount GROUP BY organization_id) c
-              ON c.organization_id = pool.organization_id
-            CROSS JOIN (SELECT id FROM points_ledgeraccount WHERE kind = 'issuance') iss
-            WHERE pool.kind = 'pool'
+            CREATE TEMP TABLE bench_pool AS
+            SELECT pool.id AS pool_id, pool.organization_id, 1000 + 2000 * count(g.id) AS purchased
+            FROM points_ledgeraccount pool JOIN bench_gen g ON g.organization_id = pool.organization_id
+            WHERE pool.kind = 'pool' GROUP BY pool.id, pool.organization_id;
+            INSERT INTO points_transfer (debit_account_id, credit_account_id, amount, kind, period, memo,
+                order_reference, created_at, idempotency_key, request_hash, credit_seq, credit_balance_after)
+            SELECT iss.id, p.pool_id, p.purchased, 'purchase', '', '', 'BENCH-' || p.organization_id,
+                   now() - interval '2000 days', 'bench:purchase:' || p.pool_id, '', 1, p.purchased
+            FROM bench_pool p CROSS JOIN (SELECT id FROM points_ledgeraccount WHERE kind = 'issuance') iss
             """,
         )
-        # Allocation: between 0 and 2 × contracted users, so some accounts will run short.
-        self._step(
+        self._timed(
+            "wallets",
+            """
+            INSERT INTO points_ledgeraccount (id, kind, customer_id, balance, last_seq, created_at)
+            SELECT wallet_id, 'wallet', id, balance, 1 + charges, activated_at FROM bench_gen
+            WHERE wallet_id IS NOT NULL
+            """,
+        )
+        self._timed(
             "allocations",
             """
             INSERT INTO points_transfer (debit_account_id, credit_account_id, amount, kind, customer_id, period, memo,
-                order_reference, created_at, idempotency_key, request_hash, debit_seq, debit_balance_after, credit_seq,
-                credit_balance_after)
-            SELECT pool.id, w.id, amt, 'allocate', c.id, '', '', '', c.activated_at, 'bench:allocate:' || c.id, '',
-                   1 + row_number() OVER (PARTITION BY pool.id ORDER BY c.id),
-                   purchase.amount - sum(amt) OVER (PARTITION BY pool.id ORDER BY c.id), 1, amt
-            FROM accounts_customeraccount c
-            JOIN points_ledgeraccount w ON w.customer_id = c.id
-            JOIN points_ledgeraccount pool ON pool.organization_id = c.organization_id AND pool.kind = 'pool'
-            JOIN points_transfer purchase ON purchase.credit_account_id = pool.id AND purchase.kind = 'purchase'
-            CROSS JOIN LATERAL (SELECT 1 + (c.id * 31) %% (2 * c.contracted_users + 20) AS amt) a
-            """,
-            params,
-        )
-        self._step(
-            "last month's consumption",
-            """
-            INSERT INTO points_transfer (debit_account_id, credit_account_id, amount, kind, customer_id, period, memo,
-                order_reference, created_at, idempotency_key, request_hash, debit_seq, debit_balance_after, snapshot)
-            SELECT w.id, cons.id, charge, 'consumption', c.id, %(last_period)s, '', '', %(last_25)s,
-                   'consume:' || c.id || ':' || %(last_period)s, '', 2, alloc.amount - charge,
-                   jsonb_build_object('contracted_users', c.contracted_users, 'rule_id', r.id, 'base_points', r.base_points,
-                       'included_users', r.included_users, 'points_per_extra_user', r.points_per_extra_user)
-            FROM accounts_customeraccount c
-            JOIN points_ledgeraccount w ON w.customer_id = c.id
-            JOIN points_transfer alloc ON alloc.credit_account_id = w.id AND alloc.kind = 'allocate'
-            CROSS JOIN (SELECT id FROM points_ledgeraccount WHERE kind = 'consumed') cons
-            CROSS JOIN LATERAL (SELECT * FROM points_consumptionrule WHERE effective_from <= %(last_25)s::date
-                                ORDER BY effective_from DESC LIMIT 1) r
-            CROSS JOIN LATERAL (SELECT r.base_points + GREATEST(c.contracted_users - r.included_users, 0)
-                                       * r.points_per_extra_user AS charge) ch
-            WHERE c.activated_at < %(last_25)s AND c.status IN ('active', 'cancelled', 'merged')
-              AND (c.cancelled_at IS NULL OR c.cancelled_at >= %(last_25)s)
-            """,
-            params,
-        )
-        self._step(
-            "balances",
-            """
-            UPDATE points_ledgeraccount a SET balance = t.bal, last_seq = t.seq
-            FROM (
-                SELECT acc, sum(delta) AS bal, count(*) AS seq FROM (
-                    SELECT credit_account_id AS acc, amount AS delta FROM points_transfer
-                    UNION ALL SELECT debit_account_id, -amount FROM points_transfer
-                ) x GROUP BY acc
-            ) t
-            WHERE a.id = t.acc;
-            UPDATE points_ledgeraccount SET last_seq = 0 WHERE kind IN ('issuance', 'consumed');
-            UPDATE accounts_customeraccount c SET points_balance = w.balance
-            FROM points_ledgeraccount w WHERE w.customer_id = c.id
+                order_reference, created_at, idempotency_key, request_hash, debit_seq, debit_balance_after,
+                credit_seq, credit_balance_after)
+            SELECT p.pool_id, g.wallet_id, g.alloc, 'allocate', g.id, '', '', '', g.activated_at,
+                   'bench:allocate:' || g.id, '',
+                   1 + row_number() OVER w, p.purchased - sum(g.alloc) OVER w, 1, g.alloc
+            FROM bench_gen g JOIN bench_pool p ON p.organization_id = g.organization_id
+            WHERE g.wallet_id IS NOT NULL
+            WINDOW w AS (PARTITION BY p.pool_id ORDER BY g.id)
             """,
         )
+        for index, day in enumerate(charge_days):
+            rule = rule_at(day)
+            period = dates.period_of(day)
+            earlier = range(index + 1)
+            seq = "1 + " + " + ".join(f"CASE WHEN ch{k} THEN 1 ELSE 0 END" for k in earlier)
+            spent = " + ".join(f"CASE WHEN ch{k} THEN amt{k} ELSE 0 END" for k in earlier)
+            self._timed(
+                f"consumption {period}",
+                f"""
+                INSERT INTO points_transfer (debit_account_id, credit_account_id, amount, kind, customer_id, period,
+                    memo, order_reference, created_at, idempotency_key, request_hash, debit_seq,
+                    debit_balance_after, snapshot)
+                SELECT g.wallet_id, cons.id, g.amt{index}, 'consumption', g.id, %(period)s, '', '', %(moment)s,
+                       'consume:' || g.id || ':' || %(period)s, '', {seq}, g.alloc - ({spent}),
+                       jsonb_build_object('period', %(period)s, 'charge_date', %(day)s, 'contracted_users', g.users,
+                           'rule_id', %(rule_id)s, 'base_points', %(base)s, 'included_users', %(included)s,
+                           'points_per_extra_user', %(per_user)s)
+                FROM bench_gen g CROSS JOIN (SELECT id FROM points_ledgeraccount WHERE kind = 'consumed') cons
+                WHERE g.ch{index}
+                """,
+                {
+                    **params,
+                    "period": period,
+                    "moment": dates.start_of_day(day),
+                    "day": day.isoformat(),
+                    "rule_id": rule.pk,
+                    "base": rule.base_points,
+                    "included": rule.included_users,
+                    "per_user": rule.points_per_extra_user,
+                },
+            )
+        # Pools, issuance and consumed: a handful of rows, from the transfers just written.
+        spent = " + ".join(f"CASE WHEN ch{k} THEN amt{k} ELSE 0 END" for k in range(len(charge_days))) or "0"
+        self._timed(
+            "system and pool balances",
+            f"""
+            UPDATE points_ledgeraccount pool SET balance = p.purchased - a.allocated, last_seq = 1 + a.n
+            FROM bench_pool p JOIN (
+                SELECT organization_id, sum(alloc) AS allocated, count(*) AS n FROM bench_gen
+                WHERE wallet_id IS NOT NULL GROUP BY organization_id
+            ) a ON a.organization_id = p.organization_id
+            WHERE pool.id = p.pool_id;
+            UPDATE points_ledgeraccount SET balance = balance - (SELECT sum(purchased) FROM bench_pool)
+            WHERE kind = 'issuance';
+            UPDATE points_ledgeraccount SET balance = balance + (
+                SELECT COALESCE(sum({spent}), 0) FROM bench_gen WHERE wallet_id IS NOT NULL)
+            WHERE kind = 'consumed';
+            DROP TABLE bench_pool
+            """,
+        )
+
+
+def _latest_due_period(today: dt.date) -> str:
+    from billing_jobs.selectors import latest_due_period
+
+    return latest_due_period(today)
+
+
+def _has_rule(day: dt.date) -> bool:
+    from points.models import ConsumptionRule
+
+    return ConsumptionRule.objects.filter(effective_from__lte=day).exists()
+
+
+def _maintenance_dsn(db: dict) -> str:
+    user = quote(db.get("USER") or "postgres")
+    password = db.get("PASSWORD")
+    auth = f"{user}:{quote(password)}@" if password else f"{user}@"
+    return f"postgresql://{auth}{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/postgres"

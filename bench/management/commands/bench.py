@@ -1,0 +1,976 @@
+"""Measure the portal against DESIGN.md §12, each figure beside its baseline in the same run.
+
+Run after `bench_seed` (`make bench` does both). Figures:
+1. the customer list's server time (p50/p95 of warm requests through the whole Django stack,
+   in process) per scenario, beside the raw SQL time of the same page's queries (EXPLAIN
+   ANALYZE: planning + execution) and beside the Django admin's changelist on the same data
+   and order; each captured plan is checked for sequential scans of the customer and points
+   tables and for a full COUNT(*);
+2. SQL queries per list page at two page sizes;
+3. the CSV export of the operator's whole list beside `psql \\copy` of the same SELECT, and its
+   peak memory growth at two sizes;
+4. the Excel export of 100,000 rows beside xlsxwriter's constant_memory mode on the same rows,
+   and its peak memory growth at 100,000 and 1,000,000 rows;
+5. the monthly consumption of all accounts (the product path, inline, in its chunks) beside one
+   hand-written set-based statement doing the same work on an identical copy of the data, the
+   end states compared; then a second run, which must post nothing.
+Exports run in child processes so that each peak memory figure is that export's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.http import QueryDict
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+
+from accounts.models import CustomerAccount, Organization, User
+from bench.admin_baseline import CustomerAccountBaselineAdmin
+from bench.management.commands.bench_seed import (
+    BENCH_MSP_ADMIN,
+    BENCH_MSP_PREFIX,
+    BENCH_OPERATOR,
+    BENCH_SUPERUSER,
+    _maintenance_dsn,
+)
+from msp_portal import dates
+
+LIST_URL = "/customers/"
+CSV_URL = "/customers/export.csv"
+ADMIN_URL = "/bench-admin/accounts/customeraccount/"
+# Tables a list query must never scan sequentially at this size.
+LARGE_TABLES = frozenset(
+    {
+        "accounts_customeraccount",
+        "accounts_customerstatuschange",
+        "accounts_contractchange",
+        "points_ledgeraccount",
+        "points_transfer",
+    }
+)
+SEARCH_KANJI = "鈴木電機"
+SEARCH_KANA = "スズキデンキ"
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float | None
+    unit: str
+    baseline: str
+    baseline_value: float | None
+    ratio: float | None
+    bar: str
+    holds: bool | None
+    detail: dict = field(default_factory=dict)
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    who: str  # "msp" | "operator"
+    params: dict
+    admin_params: dict
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[rank]
+
+
+def _ratio(value, baseline) -> float | None:
+    if value is None or not baseline:
+        return None
+    return round(value / baseline, 2)
+
+
+def _status_mb(name: str) -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(name + ":"):
+                return int(line.split()[1]) / 1024
+    raise CommandError(f"{name} is not in /proc/self/status (Linux only)")
+
+
+def _reset_peak_rss() -> None:
+    # Linux: writing 5 to clear_refs resets the peak RSS (VmHWM) to the current RSS, so that
+    # the peak read afterwards is the export's alone, not start-up's.
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def _plan_nodes(plan: dict):
+    yield plan
+    for child in plan.get("Plans", ()):
+        yield from _plan_nodes(child)
+
+
+class Command(BaseCommand):
+    help = "Benchmark the portal at scale against DESIGN.md §12 (PostgreSQL, after bench_seed)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--out", default="bench.json", help="JSON report (default bench.json)")
+        parser.add_argument("--requests", type=int, default=30, help="timed requests per list scenario")
+        parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
+        parser.add_argument("--excel-rows", type=int, default=100_000, help="rows of the timed Excel export")
+        parser.add_argument(
+            "--quick", action="store_true", help="a smoke run: few requests, small exports (CI: harness only)"
+        )
+        parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a bar does not hold")
+        parser.add_argument("--skip", default="", help="comma-separated sections to skip: list,csv,excel,billing")
+        parser.add_argument("--child", help=argparse.SUPPRESS)
+
+    # --- entry -----------------------------------------------------------------------------
+
+    def handle(self, *args, **options):
+        if connection.vendor != "postgresql":
+            raise CommandError("bench needs PostgreSQL with bench_seed data: set DATABASE_URL to that database.")
+        if options["child"]:
+            job = json.loads(options["child"])
+            self._use_database(job["database"])
+            return self._child(job)
+        self.options = options
+        if options["quick"]:
+            options["requests"] = min(options["requests"], 3)
+            options["warmup"] = min(options["warmup"], 1)
+        try:
+            self.msp_admin = User.objects.get(email=BENCH_MSP_ADMIN)
+            self.operator = User.objects.get(email=BENCH_OPERATOR)
+            self.superuser = User.objects.get(email=BENCH_SUPERUSER)
+        except User.DoesNotExist:
+            raise CommandError("No benchmark data here: run `manage.py bench_seed --accounts N` first.") from None
+        self.accounts = CustomerAccount.objects.count()
+        started = time.perf_counter()
+        skip = {name.strip() for name in options["skip"].split(",") if name.strip()}
+        figures: list[Figure] = []
+        self.stdout.write(f"Benchmark over {self.accounts:,} customer accounts ({connection.settings_dict['NAME']})")
+        if "list" not in skip:
+            figures += self._list_figures()
+            figures += self._queries_per_page()
+        if "csv" not in skip:
+            figures += self._csv_figures()
+        if "excel" not in skip:
+            figures += self._excel_figures()
+        if "billing" not in skip:
+            figures += self._billing_figures()
+        report = {
+            "accounts": self.accounts,
+            "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seconds": round(time.perf_counter() - started, 1),
+            "machine": self._machine(),
+            "quick": options["quick"],
+            "figures": [asdict(figure) for figure in figures],
+            "all_hold": all(figure.holds is not False for figure in figures),
+        }
+        with open(options["out"], "w", encoding="utf-8") as out:
+            json.dump(report, out, ensure_ascii=False, indent=2)
+        self._print_table(figures)
+        failed = [figure.name for figure in figures if figure.holds is False]
+        self.stdout.write(f"\nReport written to {options['out']} ({report['seconds']:.0f}s).")
+        if failed:
+            self.stdout.write(self.style.ERROR(f"{len(failed)} bar(s) do not hold: {', '.join(failed)}"))
+            if not options["no_fail"]:
+                sys.exit(1)
+        else:
+            self.stdout.write(self.style.SUCCESS("Every bar holds."))
+
+    def _machine(self) -> dict:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            server = cursor.fetchone()[0]
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            size = cursor.fetchone()[0]
+        cpu = ""
+        try:
+            with open("/proc/cpuinfo") as info:
+                cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+        except OSError:
+            pass
+        memory = ""
+        with contextlib.suppress(ValueError, OSError):
+            memory = f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB"
+        return {
+            "cpus": os.cpu_count(),
+            "cpu": cpu,
+            "memory": memory,
+            "python": platform.python_version(),
+            "postgresql": server,
+            "database_size": size,
+        }
+
+    def _print_table(self, figures: list[Figure]) -> None:
+        self.stdout.write("")
+        header = f"{'figure':<44} {'value':>10} {'baseline':>10} {'ratio':>6}  {'holds':<5} bar / baseline"
+        self.stdout.write(header)
+        self.stdout.write("-" * len(header))
+        for figure in figures:
+            value = "-" if figure.value is None else f"{figure.value:,.1f}"
+            base = "-" if figure.baseline_value is None else f"{figure.baseline_value:,.1f}"
+            ratio = "-" if figure.ratio is None else f"{figure.ratio:.2f}"
+            holds = {True: "yes", False: "NO", None: "info"}[figure.holds]
+            line = (
+                f"{figure.name:<44} {value:>10} {base:>10} {ratio:>6}  {holds:<5} "
+                f"{figure.bar} [{figure.unit}; baseline: {figure.baseline}]"
+            )
+            self.stdout.write(self.style.ERROR(line) if figure.holds is False else line)
+
+    # --- 1. the list -----------------------------------------------------------------------
+
+    def _client(self, user) -> Client:
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from accounts.selectors import user_has_two_factor_device, user_requires_two_factor
+        from accounts.views import HAS_DEVICE_SESSION_KEY
+
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(user)
+        session = client.session
+        # Operator staff sign in with a second factor: mark the session verified, as the
+        # token page does after a correct code.
+        if user_requires_two_factor(user) or user_has_two_factor_device(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+                user=user, name="bench", confirmed=True
+            )
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session[HAS_DEVICE_SESSION_KEY] = True
+        else:
+            session[HAS_DEVICE_SESSION_KEY] = False
+        session.save()
+        return client
+
+    def _scenarios(self) -> list[Scenario]:
+        msp = self.msp_admin.organization
+        msp_count = CustomerAccount.objects.filter(organization=msp).count()
+        from accounts.customer_views import MAX_PAGED_ROWS
+
+        deep = 2000 if not self.options["quick"] else 20
+        reach = f"(paging reaches {MAX_PAGED_ROWS // 25:,})"
+
+        def order(name: str) -> str:
+            return str(CustomerAccountBaselineAdmin.ORDER_COLUMNS[name])
+
+        scenarios = [
+            Scenario(
+                "default.msp",
+                f"default view, MSP of {msp_count:,} accounts",
+                "msp",
+                {},
+                {"organization__id__exact": msp.pk},
+            ),
+            Scenario("default.operator", "default view, operator over all", "operator", {}, {}),
+            Scenario(
+                "search.kanji.operator",
+                f"search {SEARCH_KANJI!r}, operator",
+                "operator",
+                {"q": SEARCH_KANJI},
+                {"q": _folded(SEARCH_KANJI)},
+            ),
+            Scenario(
+                "search.kana.msp",
+                f"search {SEARCH_KANA!r}, MSP",
+                "msp",
+                {"q": SEARCH_KANA},
+                {"q": _folded(SEARCH_KANA), "organization__id__exact": msp.pk},
+            ),
+            Scenario(
+                "sort.estimate.asc.operator",
+                "sort by estimate ascending, operator",
+                "operator",
+                {"sort": "estimated_balance"},
+                {"o": order("estimated_balance")},
+            ),
+            Scenario(
+                "sort.estimate.desc.operator",
+                "sort by estimate descending, operator",
+                "operator",
+                {"sort": "-estimated_balance"},
+                {"o": "-" + order("estimated_balance")},
+            ),
+            Scenario(
+                "sort.estimate.asc.msp",
+                "sort by estimate ascending, MSP",
+                "msp",
+                {"sort": "estimated_balance"},
+                {"o": order("estimated_balance"), "organization__id__exact": msp.pk},
+            ),
+            Scenario(
+                "sort.estimate.desc.msp",
+                "sort by estimate descending, MSP",
+                "msp",
+                {"sort": "-estimated_balance"},
+                {"o": "-" + order("estimated_balance"), "organization__id__exact": msp.pk},
+            ),
+            Scenario(
+                "shortage.operator", "shortage filter, operator", "operator", {"shortage": "yes"}, {"shortage": "yes"}
+            ),
+            Scenario(
+                "shortage.msp",
+                "shortage filter, MSP",
+                "msp",
+                {"shortage": "yes"},
+                {"shortage": "yes", "organization__id__exact": msp.pk},
+            ),
+            Scenario(
+                f"deep.page{deep}.operator",
+                f"page {deep:,} at 25 rows {reach}, operator",
+                "operator",
+                {"page": deep},
+                {"p": deep},
+            ),
+            Scenario(
+                f"deep.page{deep}.msp",
+                f"page {deep:,} at 25 rows {reach}, MSP",
+                "msp",
+                {"page": deep},
+                {"p": deep, "organization__id__exact": msp.pk},
+            ),
+        ]
+        return scenarios
+
+    def _time_requests(self, client: Client, url: str) -> tuple[list[float], object]:
+        for _ in range(self.options["warmup"]):
+            response = client.get(url, secure=True)
+        timings = []
+        for _ in range(self.options["requests"]):
+            started = time.perf_counter()
+            response = client.get(url, secure=True)
+            timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise CommandError(f"GET {url} answered {response.status_code}")
+        return timings, response
+
+    def _explain(self, queries: list[dict]) -> tuple[float, list[dict]]:
+        """Planning + execution time of each SELECT (EXPLAIN ANALYZE), and what its plan uses."""
+        total = 0.0
+        checked = []
+        with connection.cursor() as cursor:
+            for query in queries:
+                sql = query["sql"]
+                if not sql.lstrip().upper().startswith("SELECT"):
+                    continue
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+                document = cursor.fetchone()[0]
+                document = json.loads(document) if isinstance(document, str) else document
+                plan = document[0]
+                total += plan.get("Planning Time", 0.0) + plan.get("Execution Time", 0.0)
+                nodes = list(_plan_nodes(plan["Plan"]))
+                seq_scans = sorted(
+                    {
+                        node.get("Relation Name")
+                        for node in nodes
+                        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES
+                    }
+                )
+                normalized = " ".join(sql.split()).upper()
+                full_count = (
+                    "COUNT(" in normalized
+                    and '"ACCOUNTS_CUSTOMERACCOUNT"' in normalized
+                    and " LIMIT " not in normalized
+                )
+                checked.append(
+                    {
+                        "sql": sql[:300],
+                        "ms": round(plan.get("Planning Time", 0.0) + plan.get("Execution Time", 0.0), 2),
+                        "seq_scans": seq_scans,
+                        "full_count": full_count,
+                        "indexes": sorted({node["Index Name"] for node in nodes if "Index Name" in node}),
+                    }
+                )
+        return total, checked
+
+    def _list_figures(self) -> list[Figure]:
+        self.stdout.write("List pages…")
+        figures = []
+        clients = {"msp": self._client(self.msp_admin), "operator": self._client(self.operator)}
+        admin_client = self._client(self.superuser)
+        raw_runs = max(3, min(10, self.options["requests"]))
+        with override_settings(ROOT_URLCONF="bench.urls"):
+            for scenario in self._scenarios():
+                client = clients[scenario.who]
+                url = f"{LIST_URL}?{urlencode(scenario.params)}" if scenario.params else LIST_URL
+                timings, _response = self._time_requests(client, url)
+                with CaptureQueriesContext(connection) as captured:
+                    client.get(url, secure=True)
+                queries = list(captured.captured_queries)
+                raw_times, checked = [], []
+                for _ in range(raw_runs):
+                    total, checked = self._explain(queries)
+                    raw_times.append(total)
+                admin_url = f"{ADMIN_URL}?{urlencode(scenario.admin_params)}" if scenario.admin_params else ADMIN_URL
+                admin_timings, _ = self._time_requests(admin_client, admin_url)
+                p50, p95 = _percentile(timings, 50), _percentile(timings, 95)
+                raw_p95 = _percentile(raw_times, 95)
+                admin_p95 = _percentile(admin_timings, 95)
+                seq = sorted({table for query in checked for table in query["seq_scans"]})
+                counts = [query["sql"] for query in checked if query["full_count"]]
+                detail = {
+                    "label": scenario.label,
+                    "url": url,
+                    "p50_ms": round(p50, 1),
+                    "raw_sql_p50_ms": round(_percentile(raw_times, 50), 1),
+                    "queries": len(queries),
+                    "plans": checked,
+                }
+                holds = p95 < 100 and p95 <= raw_p95 + 50
+                figures.append(
+                    Figure(
+                        f"list.{scenario.key}.p95",
+                        round(p95, 1),
+                        "ms",
+                        "raw SQL of the same page's queries (EXPLAIN ANALYZE)",
+                        round(raw_p95, 1),
+                        _ratio(p95, raw_p95),
+                        "< 100 ms and <= raw SQL + 50 ms",
+                        holds,
+                        detail,
+                    )
+                )
+                figures.append(
+                    Figure(
+                        f"list.{scenario.key}.vs_admin",
+                        round(p95, 1),
+                        "ms",
+                        "Django admin changelist, same data and order (p95)",
+                        round(admin_p95, 1),
+                        _ratio(p95, admin_p95),
+                        "comparison",
+                        None,
+                        {"admin_url": admin_url, "admin_p50_ms": round(_percentile(admin_timings, 50), 1)},
+                    )
+                )
+                figures.append(
+                    Figure(
+                        f"list.{scenario.key}.plans",
+                        len(seq) + len(counts),
+                        "unindexed scans + full counts",
+                        "none",
+                        0,
+                        None,
+                        "every query index-served, no full COUNT(*)",
+                        not seq and not counts,
+                        {"seq_scans": seq, "full_counts": counts},
+                    )
+                )
+                self.stdout.write(
+                    f"  {scenario.label:<44} p50 {p50:6.1f} p95 {p95:6.1f} ms · raw SQL {raw_p95:6.1f} ms"
+                    f" · admin {admin_p95:7.1f} ms · {len(queries)} queries{' · SEQ SCAN ' + ','.join(seq) if seq else ''}"
+                )
+        return figures
+
+    def _queries_per_page(self) -> list[Figure]:
+        figures = []
+        for who, user in (("operator", self.operator), ("msp", self.msp_admin)):
+            client = self._client(user)
+            counts = {}
+            for size in (settings.PORTAL_PAGE_SIZES[0], settings.PORTAL_PAGE_SIZES[-1]):
+                url = f"{LIST_URL}?per_page={size}"
+                client.get(url, secure=True)
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.get(url, secure=True)
+                if response.status_code != 200:
+                    raise CommandError(f"GET {url} answered {response.status_code}")
+                counts[size] = len(captured.captured_queries)
+            small, large = counts.values()
+            sizes = list(counts)
+            figures.append(
+                Figure(
+                    f"list.queries_per_page.{who}",
+                    large,
+                    f"queries at {sizes[1]} rows",
+                    f"queries at {sizes[0]} rows",
+                    small,
+                    _ratio(large, small),
+                    "the same number whatever the page size",
+                    large == small,
+                )
+            )
+        return figures
+
+    # --- 3. and 4. exports -----------------------------------------------------------------
+
+    def _spawn(self, job: dict) -> dict:
+        # The child uses this process's database (under pytest, the test database).
+        job = {**job, "database": connection.settings_dict["NAME"]}
+        command = [sys.executable, "manage.py", "bench", "--child", json.dumps(job)]
+        completed = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+            command, cwd=settings.BASE_DIR, capture_output=True, text=True, check=False, env=os.environ.copy()
+        )
+        if completed.returncode != 0:
+            raise CommandError(f"{job['variant']} failed:\n{completed.stderr[-3000:]}")
+        return json.loads(completed.stdout.strip().splitlines()[-1])
+
+    def _export_subset(self) -> dict:
+        """An operator filter selecting roughly a tenth of the accounts (the MSP that holds 10 %)."""
+        second = Organization.objects.filter(name__startswith=BENCH_MSP_PREFIX).order_by("pk")[1]
+        return {"organization": str(second.pk)}
+
+    def _csv_figures(self) -> list[Figure]:
+        self.stdout.write("CSV export…")
+        subset = self._export_subset()
+        full = self._spawn({"variant": "csv", "params": {}})
+        copy_seconds = self._psql_copy({})
+        small = self._spawn({"variant": "csv", "params": subset})
+        self.stdout.write(
+            f"  csv all {full['rows']:,} rows {full['seconds']:.1f}s (peak +{full['peak_mb']:.0f} MB)"
+            f" · psql \\copy {copy_seconds:.1f}s · csv {small['rows']:,} rows peak +{small['peak_mb']:.0f} MB"
+        )
+        growth = full["peak_mb"] - small["peak_mb"]
+        return [
+            Figure(
+                "csv.all_rows.seconds",
+                round(full["seconds"], 2),
+                "s",
+                "psql \\copy (same SELECT) TO file, CSV",
+                round(copy_seconds, 2),
+                _ratio(full["seconds"], copy_seconds),
+                "<= 2x psql \\copy",
+                full["seconds"] <= 2 * copy_seconds,
+                {"rows": full["rows"], "bytes": full["bytes"]},
+            ),
+            Figure(
+                "csv.peak_memory_growth",
+                round(full["peak_mb"], 1),
+                f"MB at {full['rows']:,} rows",
+                f"MB at {small['rows']:,} rows",
+                round(small["peak_mb"], 1),
+                _ratio(full["peak_mb"], small["peak_mb"]),
+                "flat: at most 25 MB more for all rows",
+                growth <= 25,
+            ),
+        ]
+
+    def _excel_figures(self) -> list[Figure]:
+        self.stdout.write("Excel export…")
+        rows = self.options["excel_rows"] if not self.options["quick"] else min(self.options["excel_rows"], 2000)
+        large_rows = self.accounts if not self.options["quick"] else min(self.accounts, 10_000)
+        product = self._spawn({"variant": "xlsx", "params": {}, "rows": rows})
+        baseline = self._spawn({"variant": "xlsxwriter", "params": {}, "rows": rows})
+        large = self._spawn({"variant": "xlsx", "params": {}, "rows": large_rows})
+        self.stdout.write(
+            f"  xlsx {product['rows']:,} rows {product['seconds']:.1f}s (+{product['peak_mb']:.0f} MB)"
+            f" · xlsxwriter {baseline['seconds']:.1f}s (+{baseline['peak_mb']:.0f} MB)"
+            f" · xlsx {large['rows']:,} rows {large['seconds']:.1f}s (+{large['peak_mb']:.0f} MB)"
+        )
+        return [
+            Figure(
+                f"excel.{rows}_rows.seconds",
+                round(product["seconds"], 2),
+                "s",
+                "xlsxwriter constant_memory, same rows",
+                round(baseline["seconds"], 2),
+                _ratio(product["seconds"], baseline["seconds"]),
+                "<= 1.3x xlsxwriter",
+                product["seconds"] <= 1.3 * baseline["seconds"],
+                {"rows": product["rows"], "bytes": product["bytes"], "baseline_bytes": baseline["bytes"]},
+            ),
+            Figure(
+                f"excel.{rows}_rows.peak_memory_growth",
+                round(product["peak_mb"], 1),
+                "MB",
+                "xlsxwriter constant_memory, same rows",
+                round(baseline["peak_mb"], 1),
+                _ratio(product["peak_mb"], baseline["peak_mb"]),
+                "< 100 MB",
+                product["peak_mb"] < 100,
+            ),
+            Figure(
+                "excel.all_rows.peak_memory_growth",
+                round(large["peak_mb"], 1),
+                f"MB at {large['rows']:,} rows",
+                f"the same export at {product['rows']:,} rows",
+                round(product["peak_mb"], 1),
+                _ratio(large["peak_mb"], product["peak_mb"]),
+                "< 100 MB and the same (within 25 MB) as the smaller export",
+                large["peak_mb"] < 100 and large["peak_mb"] - product["peak_mb"] <= 25,
+                {"rows": large["rows"], "seconds": round(large["seconds"], 2), "bytes": large["bytes"]},
+            ),
+        ]
+
+    def _psql_copy(self, params: dict) -> float:
+        from exports.columns import resolve_columns
+        from exports.datasets import get_dataset
+
+        psql = shutil.which("psql")
+        if psql is None:
+            raise CommandError("psql is not installed (the CSV baseline is psql \\copy).")
+        queryset, columns = get_dataset("customers").build(self.operator, _query_dict(params))
+        fields = [column.field for column in resolve_columns(columns)]
+        sql, sql_params = queryset.values_list(*fields).query.sql_with_params()
+        with connection.cursor() as cursor:
+            statement = cursor.mogrify(sql, sql_params)
+        statement = statement.decode() if isinstance(statement, bytes) else statement
+        db = connection.settings_dict
+        env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+        with tempfile.TemporaryDirectory() as directory:
+            target = os.path.join(directory, "copy.csv")
+            command = [
+                psql,
+                "-X",
+                "-q",
+                "-h",
+                db.get("HOST") or "localhost",
+                "-p",
+                str(db.get("PORT") or 5432),
+                "-U",
+                db.get("USER") or "postgres",
+                "-d",
+                db["NAME"],
+                "-c",
+                f"\\copy ({statement}) TO '{target}' WITH (FORMAT csv, HEADER)",
+            ]
+            started = time.perf_counter()
+            subprocess.run(command, env=env, capture_output=True, check=True)  # noqa: S603
+            return time.perf_counter() - started
+
+    def _child(self, job: dict) -> None:
+        """One export in this (child) process: time and peak memory growth, as JSON."""
+        from exports.columns import iter_rows, resolve_columns
+        from exports.datasets import get_dataset
+
+        operator = User.objects.get(email=BENCH_OPERATOR)
+        variant = job["variant"]
+        params = _query_dict(job.get("params", {}))
+        if variant == "csv":
+            client = self._client(operator)
+            url = f"{CSV_URL}?{params.urlencode()}" if params else CSV_URL
+            client.get(f"{LIST_URL}?per_page=25", secure=True)  # warm the imports, templates and connection
+            _reset_peak_rss()
+            before = _status_mb("VmRSS")
+            started = time.perf_counter()
+            response = client.get(url, secure=True)
+            if response.status_code != 200:
+                raise CommandError(f"GET {url} answered {response.status_code}")
+            written = lines = 0
+            for chunk in response.streaming_content:
+                written += len(chunk)
+                lines += chunk.count(b"\n")
+            seconds = time.perf_counter() - started
+            result = {"rows": lines - 1, "bytes": written}
+        else:
+            dataset = get_dataset("customers")
+            queryset, columns = dataset.build(operator, params)
+            queryset = queryset[: job["rows"]]
+            resolved = resolve_columns(columns)
+            list(iter_rows(queryset[:10], resolved))  # warm the connection and the imports
+            import xlsxwriter  # noqa: F401 - imported before the measurement, like openpyxl
+
+            _reset_peak_rss()
+            before = _status_mb("VmRSS")
+            started = time.perf_counter()
+            with tempfile.TemporaryFile(suffix=".xlsx") as target:
+                if variant == "xlsx":
+                    from exports.services import export_xlsx_direct
+
+                    rows = export_xlsx_direct(
+                        user=operator, dataset=dataset, params=params, queryset=queryset, columns=columns, target=target
+                    )
+                elif variant == "xlsxwriter":
+                    rows = _xlsxwriter_constant_memory(iter_rows(queryset, resolved), resolved, target)
+                else:
+                    raise CommandError(f"unknown variant {variant}")
+                target.seek(0, os.SEEK_END)
+                written = target.tell()
+            seconds = time.perf_counter() - started
+            result = {"rows": rows, "bytes": written}
+        peak = _status_mb("VmHWM") - before
+        self.stdout.write(json.dumps({**result, "seconds": seconds, "peak_mb": peak}))
+
+    # --- 5. the monthly consumption --------------------------------------------------------
+
+    def _billing_figures(self) -> list[Figure]:
+        from billing_jobs.selectors import latest_due_period
+
+        self.stdout.write("Monthly consumption…")
+        period = latest_due_period(dates.today())
+        name = connection.settings_dict["NAME"]
+        run_db, base_db = f"{name}_run", f"{name}_base"
+        started = time.perf_counter()
+        self._copy_database(name, [run_db, base_db])
+        self.stdout.write(f"  copied the database twice in {time.perf_counter() - started:.0f}s")
+        try:
+            baseline_seconds = self._baseline_charge(base_db, period)
+            product_seconds, second_seconds, job_counts = self._product_charge(run_db, period)
+            product_state, baseline_state = self._state(run_db, period), self._state(base_db, period)
+        finally:
+            self._drop_databases([run_db, base_db])
+        same = product_state == baseline_state
+        self.stdout.write(
+            f"  product {product_seconds:.1f}s · one statement {baseline_seconds:.1f}s · second run"
+            f" {second_seconds:.2f}s · {product_state['charged']:,} charged · same end state: {same}"
+        )
+        return [
+            Figure(
+                "billing.monthly_consumption.seconds",
+                round(product_seconds, 2),
+                "s",
+                "one set-based INSERT … SELECT + balance updates, identical copy",
+                round(baseline_seconds, 2),
+                _ratio(product_seconds, baseline_seconds),
+                "<= 2x the statement and < 60 s, same end state",
+                product_seconds <= 2 * baseline_seconds and product_seconds < 60 and same,
+                {"period": period, "product_state": product_state, "baseline_state": baseline_state},
+            ),
+            Figure(
+                "billing.second_run.seconds",
+                round(second_seconds, 2),
+                "s",
+                "first run",
+                round(product_seconds, 2),
+                _ratio(second_seconds, product_seconds),
+                "< 5 s and posts nothing",
+                second_seconds < 5 and job_counts["second_charged"] == 0,
+                job_counts,
+            ),
+        ]
+
+    def _admin_connection(self):
+        import psycopg
+
+        return psycopg.connect(_maintenance_dsn(connection.settings_dict), autocommit=True)
+
+    def _copy_database(self, source: str, targets: list[str]) -> None:
+        connection.close()
+        with self._admin_connection() as admin:
+            # CREATE DATABASE … TEMPLATE needs the source to itself: end idle sessions left on
+            # the benchmark database (e.g. by finished threads); an active one makes it fail.
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid() AND state = 'idle'",
+                [source],
+            )
+            for target in targets:
+                admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{source}" STRATEGY FILE_COPY')
+
+    def _drop_databases(self, names: list[str]) -> None:
+        with self._admin_connection() as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _use_database(self, name: str) -> None:
+        connection.close()
+        connection.settings_dict["NAME"] = name
+
+    def _product_charge(self, database: str, period: str) -> tuple[float, float, dict]:
+        from billing_jobs.services import charge_period
+
+        original = connection.settings_dict["NAME"]
+        try:
+            self._use_database(database)
+            started = time.perf_counter()
+            first = charge_period(period, inline=True, triggered_by="bench")
+            first_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            second = charge_period(period, inline=True, triggered_by="bench")
+            second_seconds = time.perf_counter() - started
+        finally:
+            self._use_database(original)
+
+        def charged(job) -> int:
+            return sum(row["accounts"] for row in job.counts.get("charged", {}).values())
+
+        counts = {
+            "first_status": first.status,
+            "first_charged": charged(first),
+            "chunks": first.chunks_total,
+            "second_status": second.status,
+            "second_charged": charged(second),
+        }
+        return first_seconds, second_seconds, counts
+
+    def _baseline_charge(self, database: str, period: str) -> float:
+        import psycopg
+
+        from points.estimates import label_charge_day
+        from points.models import ConsumptionRule
+        from points.rules import rule_at
+
+        charge_day = dates.charge_date(period)
+        rule = rule_at(charge_day)
+        next_day = label_charge_day(dates.today())
+        next_rule: ConsumptionRule = rule_at(next_day)
+        moment = dates.start_of_day(charge_day)
+        params = {
+            "period": period,
+            "day": charge_day,
+            "day_text": charge_day.isoformat(),
+            "moment": moment,
+            "now": dt.datetime.now(dt.UTC),
+            "rule_id": rule.pk,
+            "base": rule.base_points,
+            "included": rule.included_users,
+            "per_user": rule.points_per_extra_user,
+            "next_day": next_day,
+            "next_moment": dates.start_of_day(next_day),
+            "next_base": next_rule.base_points,
+            "next_included": next_rule.included_users,
+            "next_per_user": next_rule.points_per_extra_user,
+        }
+        dsn = _maintenance_dsn(connection.settings_dict).rsplit("/", 1)[0] + f"/{database}"
+        with psycopg.connect(dsn) as conn:
+            started = time.perf_counter()
+            conn.execute(BASELINE_CHARGE_SQL, params)
+            conn.commit()
+            return time.perf_counter() - started
+
+    def _state(self, database: str, period: str) -> dict:
+        import psycopg
+
+        dsn = _maintenance_dsn(connection.settings_dict).rsplit("/", 1)[0] + f"/{database}"
+        with psycopg.connect(dsn) as conn:
+            charged, points = conn.execute(
+                "SELECT count(*), COALESCE(sum(amount), 0) FROM points_transfer"
+                " WHERE kind = 'consumption' AND period = %s",
+                [period],
+            ).fetchone()
+            balance, estimate = conn.execute(
+                "SELECT sum(points_balance), sum(estimated_balance) FROM accounts_customeraccount"
+            ).fetchone()
+            wallets, seqs = conn.execute(
+                "SELECT sum(balance), sum(last_seq) FROM points_ledgeraccount WHERE kind = 'wallet'"
+            ).fetchone()
+            consumed = conn.execute("SELECT balance FROM points_ledgeraccount WHERE kind = 'consumed'").fetchone()[0]
+        return {
+            "charged": charged,
+            "points": int(points),
+            "customer_balances": int(balance),
+            "estimates": int(estimate),
+            "wallet_balances": int(wallets),
+            "wallet_seqs": int(seqs),
+            "consumed": int(consumed),
+        }
+
+
+def _folded(text: str) -> str:
+    from accounts.search import search_normalize
+
+    return search_normalize(text)
+
+
+def _query_dict(params: dict) -> QueryDict:
+    query = QueryDict(mutable=True)
+    for key, value in params.items():
+        query[key] = str(value)
+    return query
+
+
+def _xlsxwriter_constant_memory(rows, columns, target) -> int:
+    """The baseline: the same rows and cell types written by xlsxwriter in constant_memory mode."""
+    import xlsxwriter
+
+    from exports.columns import ColumnType
+    from msp_portal.dates import TOKYO
+
+    with tempfile.NamedTemporaryFile(suffix=".xlsx") as scratch:
+        workbook = xlsxwriter.Workbook(scratch.name, {"constant_memory": True})
+        sheet = workbook.add_worksheet("bench")
+        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+        sheet.write_row(0, 0, [column.header for column in columns])
+        kinds = [column.type for column in columns]
+        labels = [column.labels for column in columns]
+        written = 0
+        for written, row in enumerate(rows, 1):
+            for col, value in enumerate(row):
+                if value is None:
+                    continue
+                if labels[col] is not None:
+                    sheet.write_string(written, col, labels[col].get(value, str(value)))
+                elif kinds[col] == ColumnType.INT:
+                    sheet.write_number(written, col, value)
+                elif kinds[col] == ColumnType.DATE:
+                    sheet.write_datetime(written, col, value, date_format)
+                elif kinds[col] == ColumnType.DATETIME:
+                    sheet.write_datetime(written, col, value.astimezone(TOKYO).replace(tzinfo=None), datetime_format)
+                else:
+                    sheet.write_string(written, col, value)
+        workbook.close()
+        with open(scratch.name, "rb") as source:
+            shutil.copyfileobj(source, target)
+    return written
+
+
+# The baseline of the monthly run: the same eligibility (billing_jobs.selectors), contracted
+# users in force at 00:00 of the 25th, rule and snapshot as the product's chunks, in ONE
+# statement over all accounts: insert the transfers, move wallets, customers (balance and
+# estimate) and the consumed account. Wallets exist for every activated bench account.
+BASELINE_CHARGE_SQL = """
+WITH due AS (
+    SELECT c.id AS customer_id, w.id AS wallet_id, w.balance AS wallet_balance, w.last_seq AS wallet_seq,
+           u.users, %(base)s + GREATEST(u.users - %(included)s, 0) * %(per_user)s AS amount
+    FROM accounts_customeraccount c
+    JOIN points_ledgeraccount w ON w.customer_id = c.id AND w.kind = 'wallet'
+    CROSS JOIN LATERAL (
+        SELECT COALESCE(
+            (SELECT cc.new_users FROM accounts_contractchange cc
+              WHERE cc.customer_id = c.id AND cc.effective_at <= %(moment)s
+              ORDER BY cc.effective_at DESC, cc.id DESC LIMIT 1),
+            (SELECT cc.old_users FROM accounts_contractchange cc
+              WHERE cc.customer_id = c.id AND cc.effective_at > %(moment)s
+              ORDER BY cc.effective_at, cc.id LIMIT 1),
+            c.contracted_users) AS users
+    ) u
+    WHERE c.activated_at < %(moment)s
+      AND c.status IN ('active', 'cancelled', 'merged')
+      AND (c.cancelled_at IS NULL OR c.cancelled_at >= %(moment)s)
+      AND (c.cancellation_date IS NULL OR c.cancellation_date > %(day)s)
+      AND (c.status = 'active' OR NOT EXISTS (
+            SELECT 1 FROM accounts_customerstatuschange s
+            WHERE s.customer_id = c.id AND s.to_status IN ('cancelled', 'merged') AND s.created_at < %(moment)s))
+      AND NOT EXISTS (
+            SELECT 1 FROM points_transfer t
+            WHERE t.kind = 'consumption' AND t.customer_id = c.id AND t.period = %(period)s)
+),
+inserted AS (
+    INSERT INTO points_transfer (
+        debit_account_id, credit_account_id, amount, kind, customer_id, period, memo, order_reference,
+        created_at, idempotency_key, request_hash, debit_seq, debit_balance_after, snapshot)
+    SELECT due.wallet_id, (SELECT id FROM points_ledgeraccount WHERE kind = 'consumed'), due.amount,
+           'consumption', due.customer_id, %(period)s, '', '', %(now)s,
+           'consume:' || due.customer_id || ':' || %(period)s, '', due.wallet_seq + 1,
+           due.wallet_balance - due.amount,
+           jsonb_build_object('period', %(period)s::text, 'charge_date', %(day_text)s::text,
+               'contracted_users', due.users, 'rule_id', %(rule_id)s::bigint, 'base_points', %(base)s::bigint,
+               'included_users', %(included)s::bigint, 'points_per_extra_user', %(per_user)s::bigint)
+    FROM due WHERE due.amount > 0
+    ON CONFLICT DO NOTHING
+    RETURNING debit_account_id, customer_id, amount
+),
+wallets AS (
+    UPDATE points_ledgeraccount w SET balance = w.balance - i.amount, last_seq = w.last_seq + 1
+    FROM inserted i WHERE w.id = i.debit_account_id
+),
+customers AS (
+    UPDATE accounts_customeraccount c
+    SET points_balance = c.points_balance - i.amount,
+        estimated_balance = c.points_balance - i.amount - CASE
+            WHEN c.status = 'active' AND c.activated_at < %(next_moment)s
+                 AND (c.cancellation_date IS NULL OR c.cancellation_date > %(next_day)s)
+            THEN %(next_base)s + GREATEST(c.contracted_users - %(next_included)s, 0) * %(next_per_user)s
+            ELSE 0 END
+    FROM inserted i WHERE c.id = i.customer_id
+)
+UPDATE points_ledgeraccount SET balance = balance + (SELECT COALESCE(sum(amount), 0) FROM inserted)
+WHERE kind = 'consumed'
+"""

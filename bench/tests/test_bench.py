@@ -1,0 +1,98 @@
+"""Smoke test of the benchmark harness (not of its timings): a small bench_seed, then
+`bench --quick --no-fail`, and every figure of DESIGN.md §12 is measured and reported."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from accounts.models import CustomerAccount
+from accounts.search import customer_search_text
+from points.estimates import refresh_estimates
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+FIGURE_KEYS = {"name", "value", "unit", "baseline", "baseline_value", "ratio", "bar", "holds", "detail"}
+
+
+def test_bench_seed_stores_what_the_services_would_store():
+    call_command("bench_seed", accounts=600, msps=8, history=2, stdout=io.StringIO())
+
+    assert CustomerAccount.objects.count() == 600
+    # The stored estimate is the one points.estimates computes, and the search text the one
+    # accounts.search folds: recomputing either changes nothing.
+    before = dict(CustomerAccount.objects.values_list("pk", "estimated_balance"))
+    refresh_estimates()
+    assert dict(CustomerAccount.objects.values_list("pk", "estimated_balance")) == before
+    for customer in CustomerAccount.objects.all()[:200]:
+        assert customer.search_text == customer_search_text(customer)
+    # Balances, sequences and sums are consistent; only the months before the generated
+    # history are reported, as uncharged gaps.
+    out = io.StringIO()
+    with contextlib.suppress(CommandError, SystemExit):
+        call_command("verify_ledger", stdout=out, stderr=out)
+    sections = re.findall(r"^\[(\w+)\]", out.getvalue(), flags=re.MULTILINE)
+    assert set(sections) <= {"missing_charge"}, out.getvalue()
+
+
+def test_bench_seed_refuses_a_database_that_already_holds_benchmark_data():
+    call_command("bench_seed", accounts=200, msps=4, history=0, stdout=io.StringIO())
+
+    with pytest.raises(CommandError, match="already holds benchmark data"):
+        call_command("bench_seed", accounts=200, msps=4, stdout=io.StringIO())
+    assert CustomerAccount.objects.count() == 200
+
+
+def test_bench_measures_every_figure_beside_its_baseline(tmp_path):
+    call_command("bench_seed", accounts=2000, msps=20, history=2, stdout=io.StringIO())
+    report_path = tmp_path / "bench.json"
+    out = io.StringIO()
+
+    call_command("bench", out=str(report_path), quick=True, no_fail=True, stdout=out)
+
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert report["accounts"] == 2000
+    assert {"cpus", "postgresql", "python"} <= set(report["machine"])
+    figures = {figure["name"]: figure for figure in report["figures"]}
+    for figure in figures.values():
+        assert set(figure) == FIGURE_KEYS
+        assert figure["value"] is not None, figure["name"]
+        assert figure["baseline_value"] is not None, figure["name"]
+        assert figure["holds"] in (True, False, None)
+    scenarios = {name.split(".p95")[0] for name in figures if name.endswith(".p95")}
+    assert {"list.default.msp", "list.default.operator", "list.search.kanji.operator", "list.search.kana.msp"} <= (
+        scenarios
+    )
+    assert {s for s in scenarios if s.startswith("list.sort.estimate")} == {
+        "list.sort.estimate.asc.operator",
+        "list.sort.estimate.desc.operator",
+        "list.sort.estimate.asc.msp",
+        "list.sort.estimate.desc.msp",
+    }
+    assert any(s.startswith("list.shortage") for s in scenarios)
+    assert any(s.startswith("list.deep.") for s in scenarios)
+    for scenario in scenarios:
+        assert f"{scenario}.vs_admin" in figures
+        assert f"{scenario}.plans" in figures
+        assert figures[f"{scenario}.p95"]["detail"]["plans"], scenario
+    assert figures["list.queries_per_page.operator"]["holds"] is True
+    assert figures["list.queries_per_page.msp"]["holds"] is True
+    assert figures["csv.all_rows.seconds"]["detail"]["rows"] > 0
+    assert "csv.peak_memory_growth" in figures
+    assert [name for name in figures if name.startswith("excel.")] == [
+        "excel.2000_rows.seconds",
+        "excel.2000_rows.peak_memory_growth",
+        "excel.all_rows.peak_memory_growth",
+    ]
+    billing = figures["billing.monthly_consumption.seconds"]
+    # The product path and the one-statement baseline did the same work on identical copies.
+    assert billing["detail"]["product_state"] == billing["detail"]["baseline_state"]
+    assert billing["detail"]["product_state"]["charged"] > 0
+    assert figures["billing.second_run.seconds"]["detail"]["second_charged"] == 0
+    assert "figure" in out.getvalue()
