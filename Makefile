@@ -12,6 +12,9 @@ $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	@# A development checkout: plain `manage.py` runs with DEBUG on (settings read .env; real
+	@# environment variables win). Never overwrites an existing .env.
+	@[ -e .env ] || printf '# Development checkout (written by make install). Production sets its environment.\nDEBUG=true\n' > .env
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -7,6 +7,7 @@ without the real service; a real backend plugs in by setting.
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -30,7 +31,7 @@ class TenantResult:
     tenant_id: str
 
 
-class ProvisioningBackend:
+class ProvisioningBackend(abc.ABC):
     """Create the tenant for a customer account.
 
     `create_tenant` must be idempotent by account code: a retry after a timeout, or a second
@@ -38,8 +39,9 @@ class ProvisioningBackend:
     creating a second one. It raises ProvisioningError on a failure worth retrying.
     """
 
+    @abc.abstractmethod
     def create_tenant(self, request: TenantRequest) -> TenantResult:
-        raise NotImplementedError
+        """Create (or find, by account code) the tenant."""
 
 
 class SimulatedProvisioningBackend(ProvisioningBackend):
