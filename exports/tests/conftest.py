@@ -3,14 +3,17 @@ customer list (which provides the real one)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CustomerStatus
 from accounts.selectors import customers_visible_to
+from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
 from exports import datasets
 from exports.columns import ColumnType, ExportColumn
-from msp_portal.permissions import Cap
+from msp_portal.permissions import Cap, OrganizationKind
 
 TEST_COLUMNS = [
     ExportColumn("account_code", _("account code"), "account_code", width=20),
@@ -56,3 +59,31 @@ def test_dataset():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+REGISTERED = dt.datetime(2025, 3, 31, 15, 30, 5, tzinfo=dt.UTC)  # 2025-04-01 00:30:05 in Tokyo
+
+
+@pytest.fixture
+def customers(msp_org):
+    support = OrganizationFactory(name="サポート窓口", kind=OrganizationKind.SUPPORT, parent=msp_org)
+    return [
+        CustomerAccountFactory(
+            organization=msp_org,
+            account_code="acme-01",
+            company_name="株式会社アクメ😀",
+            contracted_users=25,
+            points_balance=-15,
+            cancellation_date=dt.date(2025, 6, 30),
+            support_account=support,
+            registered_at=REGISTERED,
+        ),
+        CustomerAccountFactory(
+            organization=msp_org,
+            account_code="beta-02",
+            company_name="=1+1",
+            status="pending_approval",
+            points_balance=300,
+            registered_at=REGISTERED,
+        ),
+    ]

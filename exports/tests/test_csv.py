@@ -1,15 +1,13 @@
 import csv
-import datetime as dt
 import io
 
 import pytest
 from django.http import QueryDict
 
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import CustomerAccountFactory
 from exports.columns import iter_rows, resolve_columns
 from exports.csv import ROWS_PER_CHUNK, CsvEncoding, ExportTally, csv_chunks
 from exports.tests.conftest import TEST_COLUMNS, build_test_customers
-from msp_portal.permissions import OrganizationKind
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +22,6 @@ HEADERS = [
     "登録日時",
 ]
 
-REGISTERED = dt.datetime(2025, 3, 31, 15, 30, 5, tzinfo=dt.UTC)  # 2025-04-01 00:30:05 in Tokyo
-
 
 def export_csv(user, params="", encoding=CsvEncoding.UTF8, tally=None):
     queryset, columns = build_test_customers(user, QueryDict(params))
@@ -35,31 +31,6 @@ def export_csv(user, params="", encoding=CsvEncoding.UTF8, tally=None):
 
 def read_csv(data: bytes, encoding="utf-8-sig"):
     return list(csv.reader(io.StringIO(data.decode(encoding), newline="")))
-
-
-@pytest.fixture
-def customers(msp_org):
-    support = OrganizationFactory(name="サポート窓口", kind=OrganizationKind.SUPPORT, parent=msp_org)
-    return [
-        CustomerAccountFactory(
-            organization=msp_org,
-            account_code="acme-01",
-            company_name="株式会社アクメ😀",
-            contracted_users=25,
-            points_balance=-15,
-            cancellation_date=dt.date(2025, 6, 30),
-            support_account=support,
-            registered_at=REGISTERED,
-        ),
-        CustomerAccountFactory(
-            organization=msp_org,
-            account_code="beta-02",
-            company_name="=1+1",
-            status="pending_approval",
-            points_balance=300,
-            registered_at=REGISTERED,
-        ),
-    ]
 
 
 def test_the_csv_starts_with_a_bom_and_reads_back_as_the_list(msp_admin, customers):

@@ -5,11 +5,10 @@ import openpyxl
 import pytest
 from django.http import QueryDict
 
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import CustomerAccountFactory
 from exports.columns import iter_rows, resolve_columns
 from exports.tests.conftest import build_test_customers
 from exports.xlsx import sheet_title, write_xlsx
-from msp_portal.permissions import OrganizationKind
 
 pytestmark = pytest.mark.django_db
 
@@ -24,8 +23,6 @@ HEADERS = [
     "登録日時",
 ]
 
-REGISTERED = dt.datetime(2025, 3, 31, 15, 30, 5, tzinfo=dt.UTC)  # 2025-04-01 00:30:05 in Tokyo
-
 
 def export_xlsx(user, params=""):
     queryset, columns = build_test_customers(user, QueryDict(params))
@@ -38,31 +35,6 @@ def export_xlsx(user, params=""):
 
 def values(sheet):
     return [[cell.value for cell in row] for row in sheet.iter_rows()]
-
-
-@pytest.fixture
-def customers(msp_org):
-    support = OrganizationFactory(name="サポート窓口", kind=OrganizationKind.SUPPORT, parent=msp_org)
-    return [
-        CustomerAccountFactory(
-            organization=msp_org,
-            account_code="acme-01",
-            company_name="株式会社アクメ😀",
-            contracted_users=25,
-            points_balance=-15,
-            cancellation_date=dt.date(2025, 6, 30),
-            support_account=support,
-            registered_at=REGISTERED,
-        ),
-        CustomerAccountFactory(
-            organization=msp_org,
-            account_code="beta-02",
-            company_name="=1+1",
-            status="pending_approval",
-            points_balance=300,
-            registered_at=REGISTERED,
-        ),
-    ]
 
 
 def test_the_workbook_reads_back_with_headers_values_types_and_order(msp_admin, customers):
