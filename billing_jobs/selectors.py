@@ -17,7 +17,21 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, Organization
@@ -78,6 +92,30 @@ def contracted_users_at(moment: dt.datetime):
 
 def charged_in(period: str):
     return Exists(Transfer.objects.filter(kind=TransferKind.CONSUMPTION, customer_id=OuterRef("pk"), period=period))
+
+
+def owing_range_starts(period: str, lowest_id: int, size: int) -> list[int]:
+    """The first ids of the `size`-wide id ranges (counted from `lowest_id`) that hold at least
+    one account eligible for `period` and not charged for it: the run plans chunks only where
+    there is work. One query over all accounts (a hash anti-join at a million accounts), so a
+    repeated run, with nothing left to charge, plans no chunk at all instead of re-checking
+    every range (DESIGN.md §12: a second run posts nothing in < 5 s)."""
+    charge_day = dates.charge_date(period)
+    bucket = ExpressionWrapper((F("pk") - Value(lowest_id)) / Value(size), output_field=BigIntegerField())
+    buckets = (
+        CustomerAccount.objects.filter(eligible_q(charge_day))
+        .filter(~charged_in(period))
+        .annotate(bucket=bucket)
+        .values_list("bucket", flat=True)
+        .distinct()
+        .order_by("bucket")
+    )
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Planned as costly enough to JIT-compile, which took longer (1.2 s) than the query.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        return [lowest_id + number * size for number in buckets]
 
 
 def amount_expression(rule: ConsumptionRule):

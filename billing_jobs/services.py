@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -34,7 +34,7 @@ from points.models import Transfer, TransferKind
 from .cancellation import cancel_due
 from .charging import charge_range
 from .models import ChunkStatus, JobKind, JobRun, JobRunChunk, JobStatus, ShortageReminder
-from .selectors import due_cancellations, due_periods
+from .selectors import due_cancellations, due_periods, owing_range_starts
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +87,12 @@ def _run_due_cancellations(job: JobRun) -> int:
 
 
 def _plan_and_dispatch(job: JobRun, periods: list[str], *, inline: bool) -> None:
-    bounds = CustomerAccount.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    lowest = CustomerAccount.objects.aggregate(lo=Min("pk"))["lo"]
     size = max(1, settings.PORTAL_BILLING_CHUNK_SIZE)
     chunks = []
-    if bounds["lo"] is not None:
+    if lowest is not None:
         for period in periods:
-            for first in range(bounds["lo"], bounds["hi"] + 1, size):
+            for first in owing_range_starts(period, lowest, size):
                 chunks.append(JobRunChunk(job_run=job, period=period, first_id=first, last_id=first + size - 1))
     with transaction.atomic():
         JobRunChunk.objects.bulk_create(chunks)
@@ -166,7 +166,9 @@ def finish_run(job_id: int) -> JobRun:
     if job.is_finished:
         return job
     counts = dict(job.counts)
-    by_period = {
+    # Every period of the run, with zeros where no range had anything left to charge.
+    by_period = {period: {"accounts": 0, "points": 0} for period in sorted(job.periods)}
+    by_period |= {
         row["period"]: {"accounts": row["accounts"], "points": row["points"]}
         for row in job.chunks.values("period")
         .order_by("period")

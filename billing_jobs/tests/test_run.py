@@ -5,6 +5,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.test import override_settings
 
 from accounts.models import CustomerAccount, CustomerStatus
 from billing_jobs.models import JobRun, JobStatus
@@ -183,6 +184,8 @@ def test_running_the_same_date_twice_charges_once_and_supersedes_nothing(msp_org
         -100,
     ]
     assert second.counts["charged"] == {"2026-11": {"accounts": 0, "points": 0}}
+    # Nothing owed any more: the repeated run plans no range at all.
+    assert first.chunks_total >= 1 and second.chunks_total == 0
     assert JobRun.objects.get(pk=first.pk).status == JobStatus.SUCCEEDED
     assert_ledger_consistent()
     assert missing_charges(D(2026, 11, 25)) == []
@@ -202,3 +205,17 @@ def test_accounts_that_are_not_active_are_never_charged(msp_org):
     CustomerAccount.objects.filter(pk=withdrawn.pk).update(status=CustomerStatus.WITHDRAWN)
     run_on(D(2026, 11, 25))
     assert not consumptions().exists()
+
+
+@override_settings(PORTAL_BILLING_CHUNK_SIZE=3)
+def test_only_id_ranges_holding_an_account_that_owes_are_planned(msp_org):
+    owing_early = active_customer(msp_org, activated=at(D(2026, 10, 26)), users=5)
+    # Three ranges of three ids: the middle one holds only accounts activated after the 25th.
+    later = [active_customer(msp_org, activated=at(D(2026, 11, 26)), users=5) for _ in range(5)]
+    owing_late = active_customer(msp_org, activated=at(D(2026, 10, 26)), users=5)
+    first = owing_early.pk
+    assert [c.pk - first for c in [*later, owing_late]] == [1, 2, 3, 4, 5, 6]
+    job = run_on(D(2026, 11, 25))
+    planned = list(job.chunks.order_by("first_id").values_list("first_id", "last_id"))
+    assert planned == [(first, first + 2), (first + 6, first + 8)]
+    assert consumptions(period="2026-11").count() == 2
