@@ -3,44 +3,56 @@ templates/customers/partials/, so a later column (points, estimate) is one more 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import cache, cached_property
+
 import django_tables2 as tables
+from django.template import Template
 from django.template.loader import get_template
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal.tables import PortalTable
 from points.estimates import estimate_label
 
-from .models import CustomerAccount, CustomerStatus
+from .models import CustomerAccount
 from .selectors import AWAITING_OPERATOR_STATUSES, approval_due_date, approval_is_overdue
 
 
+@cache
+def _compiled(template_code: str) -> Template:
+    return Template(template_code)
+
+
 class CellColumn(tables.TemplateColumn):
-    """A template cell rendered with what cell templates use (record, value, request), not with
-    the page's whole context: django-tables2's TemplateColumn flattens the page context and runs
-    every context processor again for each cell, which cost more than the page's SQL at 25 rows
-    (DESIGN.md §12, measured by `manage.py bench`)."""
+    """A column of the customer list whose cell is a template (a partial, or a line of template
+    code) rendered from `record` in the page's context by the list's row template; see
+    CustomerTable.row_cells."""
 
-    def render(self, record, table, value, bound_column, **kwargs):
-        context = {
-            "record": record,
-            "value": value,
-            "table": table,
-            "column": bound_column,
-            "request": getattr(table, "request", None),
-            **self.extra_context,
-        }
-        return get_template(self.template_name).render(context)
+    @property
+    def cell_template(self) -> Template:
+        if self.template_name:
+            return get_template(self.template_name).template
+        return _compiled(self.template_code)
 
 
-def _row_class(record) -> str:
-    return "row-cancelled" if record.status == CustomerStatus.CANCELLED else ""
+@dataclass(frozen=True)
+class RowCell:
+    attrs: SafeString  # the <td> attributes, from the column's attrs["td"]
+    template: Template
 
 
 class CustomerTable(PortalTable):
     """顧客アカウント一覧. Every sortable column sorts by indexed fields ending in `id` (see the
-    indexes on CustomerAccount), so a sorted page is an index range scan at any size."""
+    indexes on CustomerAccount), so a sorted page is an index range scan at any size.
+
+    django-tables2 draws the header (sort links), picks the visible columns and pages; the body
+    rows are drawn by one template (customers/partials/customer_row.html), which includes each
+    visible column's cell template straight from the record. django-tables2's own rows resolve
+    accessors, inspect render() signatures and build attributes for every cell: at 25 rows that
+    cost several times the page's SQL (DESIGN.md §12, measured by `manage.py bench`)."""
 
     selection = CellColumn(
         template_name="customers/partials/select_cell.html",
@@ -83,18 +95,24 @@ class CustomerTable(PortalTable):
         order_by=("cancellation_date", "id"),
         attrs={"td": {"class": "text-nowrap"}},
     )
-    support_account = tables.Column(
+    support_account = CellColumn(
+        template_code='{{ record.support_account.name|default:"—" }}',
         verbose_name=_("Support account"),
-        accessor="support_account__name",
         # By id, not name: the index serves it and equal accounts stay together.
         order_by=("support_account_id", "id"),
     )
-    reseller_name = tables.Column(verbose_name=_("Reseller"), order_by=("reseller_name", "id"))
-    organization = tables.Column(
-        verbose_name=_("MSP"), accessor="organization__name", order_by=("organization_id", "id")
+    reseller_name = CellColumn(
+        template_code='{{ record.reseller_name|default:"—" }}',
+        verbose_name=_("Reseller"),
+        order_by=("reseller_name", "id"),
     )
-    registered_at = tables.DateTimeColumn(
-        verbose_name=_("Registered at"), format="Y/m/d H:i", order_by=("registered_at", "id")
+    organization = CellColumn(
+        template_code="{{ record.organization.name }}", verbose_name=_("MSP"), order_by=("organization_id", "id")
+    )
+    registered_at = CellColumn(
+        template_code='{{ record.registered_at|date:"Y/m/d H:i" }}',
+        verbose_name=_("Registered at"),
+        order_by=("registered_at", "id"),
     )
     actions = CellColumn(
         template_name="customers/partials/row_actions.html",
@@ -106,14 +124,9 @@ class CustomerTable(PortalTable):
     class Meta(PortalTable.Meta):
         model = CustomerAccount
         fields = ()
-        template_name = "customers/table.html"
+        template_name = "customers/customer_table.html"
         order_by_field = "sort"
         empty_text = _("No customer accounts match.")
-        row_attrs = {
-            "id": lambda record: f"customer-{record.pk}",
-            "class": _row_class,
-            "data-status": lambda record: record.status,
-        }
 
     def __init__(self, *args, show_selection: bool = False, show_organization: bool = False, **kwargs):
         exclude = list(kwargs.pop("exclude", ()))
@@ -122,6 +135,12 @@ class CustomerTable(PortalTable):
         if not show_organization:
             exclude.append("organization")
         super().__init__(*args, exclude=exclude, **kwargs)
+
+    @cached_property
+    def row_cells(self) -> list[RowCell]:
+        """The visible columns in order, each with its <td> attributes and cell template: worked
+        out once per page, not once per cell."""
+        return [RowCell(column.attrs["td"].as_html(), column.column.cell_template) for column in self.columns]
 
 
 class ApprovalQueueTable(PortalTable):
