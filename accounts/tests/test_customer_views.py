@@ -247,6 +247,37 @@ def test_each_cell_of_a_row_sits_under_its_column_header(
             assert expected[name] in cell, name
 
 
+ROW_BUTTONS = ("contract-change", "points-change", "cancellation-date-set", "edit", "archive", "unarchive", "cancel")
+ALL_ACTIVE_BUTTONS = {"contract-change", "points-change", "cancellation-date-set", "edit", "cancel"}
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "archived", "buttons"),
+    [
+        ("msp_admin", "active", False, ALL_ACTIVE_BUTTONS),
+        ("msp_admin", "pending_approval", False, {"contract-change", "points-change", "edit", "cancel"}),
+        ("msp_admin", "rejected", False, {"contract-change", "edit", "archive", "cancel"}),
+        ("msp_admin", "provisioning", False, {"contract-change", "points-change", "edit"}),
+        ("msp_admin", "cancelled", False, {"archive"}),
+        ("msp_admin", "withdrawn", True, {"unarchive"}),
+        ("msp_sales", "active", False, {"contract-change", "edit"}),
+        ("msp_billing", "active", False, {"points-change", "cancellation-date-set", "cancel"}),
+        ("msp_viewer", "active", False, set()),
+        ("operator_user", "active", False, ALL_ACTIVE_BUTTONS),
+        ("operator_viewer", "cancelled", False, set()),
+    ],
+)
+def test_a_rows_buttons_follow_the_users_role_and_the_accounts_status(
+    request, client_for, msp_org, persona, status, archived, buttons
+):
+    customer = CustomerAccountFactory(organization=msp_org, status=status)
+    if archived:
+        CustomerAccount.objects.filter(pk=customer.pk).update(archived_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    body = client_for(request.getfixturevalue(persona)).get(url("list"), {"archived": "include"}).content.decode()
+    row = _row(body, customer)
+    assert {name for name in ROW_BUTTONS if f'data-testid="{name}"' in row} == buttons
+
+
 def test_a_row_refreshed_after_a_popup_is_the_row_the_list_shows(client_for, msp_admin, customer, support_org):
     client = client_for(msp_admin)
     refreshed = client.post(
