@@ -12,7 +12,6 @@ from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.template import RequestContext
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -149,14 +148,6 @@ def _customer_table(user, queryset, **kwargs) -> CustomerTable:
     )
 
 
-def customer_table_for(request, queryset, **kwargs) -> CustomerTable:
-    # The request is set afterwards, not passed in: passing it makes django-tables2 paginate
-    # with Django's Paginator, which counts every row.
-    table = _customer_table(request.user, queryset, **kwargs)
-    table.request = request
-    return table
-
-
 def customer_list_table(user, params) -> tuple[CustomerFilter, CustomerTable]:
     """The list as `user` sees it for the URL parameters `params` (search, filters, sort), not
     paginated. The list page pages it; the exports (exports/customers.py) write all of it, so
@@ -174,7 +165,6 @@ def customer_list_table(user, params) -> tuple[CustomerFilter, CustomerTable]:
 def customer_list(request):
     user = request.user
     filterset, table = customer_list_table(user, request.GET)
-    table.request = request
     per_page = _per_page(request)
     _paginate(table, request, per_page)
     return render(
@@ -505,11 +495,10 @@ def customer_contract(request, pk):
 def _row_refresh(request, pk: int, message: str) -> HttpResponse:
     """Close the popup and swap the one changed row of the list (htmx out-of-band)."""
     customer = customers_for_list(request.user).get(pk=pk)
-    table = customer_table_for(request, [customer])
-    # Cells are rendered outside {% render_table %}: give their templates the request.
-    table.context = RequestContext(request, {"table": table})
+    # The same visible columns as the list the popup was opened from.
+    table = _customer_table(request.user, [customer])
     html = render_to_string(
-        "customers/partials/row_refresh.html", {"row": table.rows[0], "table": table, "message": message}, request
+        "customers/partials/row_refresh.html", {"record": customer, "table": table, "message": message}, request
     )
     response = HttpResponse(html)
     response["HX-Trigger"] = "portal:close-modal"

@@ -136,6 +136,12 @@ def role_of(user) -> str | None:
     return membership.role if membership is not None else None
 
 
+def capabilities_of(user) -> frozenset[Cap]:
+    """Everything the user's role may do: none for anonymous users and users without a role."""
+    role = role_of(user)
+    return ROLE_CAPABILITIES.get(role, frozenset()) if role is not None else frozenset()
+
+
 def has_cap(user, cap: Cap | str) -> bool:
     role = role_of(user)
     return role is not None and Cap(cap) in ROLE_CAPABILITIES.get(role, frozenset())

@@ -1,3 +1,6 @@
+import datetime as dt
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -179,6 +182,116 @@ def test_bulk_selection_appears_only_when_an_action_exists(client_for, msp_admin
     )
     body = client.get(url("list")).content.decode()
     assert f'name="ids" value="{customer.pk}"' in body and "選択実行" in body and "テスト操作" in body
+
+
+def _header_names(body: str) -> list[str]:
+    """The list's columns as its header shows them: the sort parameter of each sortable column,
+    `selection` for the checkbox column, `actions` for the one headed 操作."""
+    thead = re.search(r"<thead.*?</thead>", body, re.S).group(0)
+    names = []
+    for attrs, content in re.findall(r"<th(\s[^>]*)?>(.*?)</th>", thead, re.S):
+        sort = re.search(r"sort=(\w+)", content)
+        names.append(sort.group(1) if sort else "selection" if "col-select" in attrs else "actions")
+    return names
+
+
+def _row(body: str, customer) -> str:
+    return re.search(rf'<tr id="customer-{customer.pk}".*?</tr>', body, re.S).group(0)
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+@pytest.mark.parametrize(
+    ("persona", "shows_organization", "can_edit"),
+    [
+        ("operator_user", True, True),
+        ("pmsp_admin", True, True),
+        ("msp_admin", False, True),
+        ("msp_viewer", False, False),
+    ],
+)
+def test_each_cell_of_a_row_sits_under_its_column_header(
+    request, client_for, msp_org, support_org, persona, shows_organization, can_edit
+):
+    customer = CustomerAccountFactory(
+        organization=msp_org,
+        support_account=support_org,
+        reseller_name="青葉販売",
+        registered_at=dt.datetime(2026, 4, 1, 9, 30, tzinfo=dt.UTC),
+    )
+    body = client_for(request.getfixturevalue(persona)).get(url("list")).content.decode()
+    names = _header_names(body)
+    assert ("organization" in names) is shows_organization
+    expected = {
+        "selection": f'name="ids" value="{customer.pk}"',
+        "account": 'data-testid="customer-link"',
+        "status": 'data-status="active"',
+        "contracted_users": 'data-testid="contracted-users"',
+        "points_balance": 'data-testid="points-balance"',
+        "estimated_balance": 'data-testid="points-estimate"',
+        "cancellation_date": 'data-testid="cancellation-date"',
+        "support_account": support_org.name,
+        "reseller_name": "青葉販売",
+        "organization": msp_org.name,
+        "registered_at": "2026/04/01 18:30",
+    }
+    cells = _cells(_row(body, customer))
+    assert len(cells) == len(names)
+    for name, cell in zip(names, cells, strict=True):
+        if name == "actions":
+            assert ('data-testid="edit"' in cell) is can_edit
+            assert cell == "" or can_edit
+        else:
+            assert expected[name] in cell, name
+
+
+ROW_BUTTONS = ("contract-change", "points-change", "cancellation-date-set", "edit", "archive", "unarchive", "cancel")
+ALL_ACTIVE_BUTTONS = {"contract-change", "points-change", "cancellation-date-set", "edit", "cancel"}
+
+
+@pytest.mark.parametrize(
+    ("persona", "status", "archived", "buttons"),
+    [
+        ("msp_admin", "active", False, ALL_ACTIVE_BUTTONS),
+        ("msp_admin", "pending_approval", False, {"contract-change", "points-change", "edit", "cancel"}),
+        ("msp_admin", "rejected", False, {"contract-change", "edit", "archive", "cancel"}),
+        ("msp_admin", "provisioning", False, {"contract-change", "points-change", "edit"}),
+        ("msp_admin", "cancelled", False, {"archive"}),
+        ("msp_admin", "withdrawn", True, {"unarchive"}),
+        ("msp_sales", "active", False, {"contract-change", "edit"}),
+        ("msp_billing", "active", False, {"points-change", "cancellation-date-set", "cancel"}),
+        ("msp_viewer", "active", False, set()),
+        ("operator_user", "active", False, ALL_ACTIVE_BUTTONS),
+        ("operator_viewer", "cancelled", False, set()),
+    ],
+)
+def test_a_rows_buttons_follow_the_users_role_and_the_accounts_status(
+    request, client_for, msp_org, persona, status, archived, buttons
+):
+    customer = CustomerAccountFactory(organization=msp_org, status=status)
+    if archived:
+        CustomerAccount.objects.filter(pk=customer.pk).update(archived_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+    body = client_for(request.getfixturevalue(persona)).get(url("list"), {"archived": "include"}).content.decode()
+    row = _row(body, customer)
+    assert {name for name in ROW_BUTTONS if f'data-testid="{name}"' in row} == buttons
+
+
+def test_a_row_refreshed_after_a_popup_is_the_row_the_list_shows(client_for, msp_admin, customer, support_org):
+    client = client_for(msp_admin)
+    refreshed = client.post(
+        url("contract", customer), {"contracted_users": "1200", "from": "list"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    listed = client.get(url("list")).content.decode()
+
+    def comparable(row: str) -> str:
+        # Only the popup's answer swaps out of band; each page adds its own return address.
+        return re.sub(r"\?next=[^\"]*", "?next=…", row.replace(' hx-swap-oob="true"', ""))
+
+    assert 'hx-swap-oob="true"' in _row(refreshed, customer)
+    assert comparable(_row(refreshed, customer)) == comparable(_row(listed, customer))
+    assert "1,200" in _row(listed, customer)
 
 
 # --- registration ----------------------------------------------------------------------------
