@@ -627,3 +627,15 @@ def test_the_audit_trail_is_hidden_from_roles_without_audit_access(client_for, m
 def test_the_navigation_links_both_pages(client_for, msp_viewer):
     body = client_for(msp_viewer).get(reverse("dashboard")).content.decode()
     assert url("list") in body and url("pending") in body
+
+
+def test_the_filter_selects_offer_every_choice_and_keep_the_chosen_one(client_for, pmsp_admin, customer):
+    body = client_for(pmsp_admin).get(url("list"), {"organization": customer.organization_id, "status": "active"})
+    html = body.content.decode()
+    organization_select = re.search(r'<select name="organization" id="id_organization"[^>]*>(.*?)</select>', html)
+    assert organization_select is not None
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', organization_select.group(1))
+    assert [value for value, selected, _label in options if selected] == [str(customer.organization_id)]
+    assert (str(customer.organization_id), " selected", customer.organization.name) in options
+    status_select = re.search(r'<select name="status" id="id_status"[^>]*>(.*?)</select>', html).group(1)
+    assert re.findall(r'<option value="([^"]*)" selected>', status_select) == ["active"]
