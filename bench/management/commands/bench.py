@@ -134,6 +134,12 @@ class Command(BaseCommand):
         parser.add_argument("--warmup", type=int, default=3, help="untimed requests first")
         parser.add_argument("--excel-rows", type=int, default=100_000, help="rows of the timed Excel export")
         parser.add_argument(
+            "--export-repeat",
+            type=int,
+            default=3,
+            help="timed runs of each export and of its baseline, alternated; the fastest of each counts",
+        )
+        parser.add_argument(
             "--quick", action="store_true", help="a smoke run: few requests, small exports (CI: harness only)"
         )
         parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a bar does not hold")
@@ -520,6 +526,15 @@ class Command(BaseCommand):
             raise CommandError(f"{job['variant']} failed:\n{completed.stderr[-3000:]}")
         return json.loads(completed.stdout.strip().splitlines()[-1])
 
+    def _export_repeat(self) -> int:
+        return 1 if self.options["quick"] else max(1, self.options["export_repeat"])
+
+    def _fastest(self, runs: list[dict]) -> dict:
+        """The fastest of repeated runs of one export, with the highest peak memory seen in any
+        of them: one run on a shared 2-core machine can lose a second to a neighbour."""
+        best = min(runs, key=lambda run: run["seconds"])
+        return {**best, "peak_mb": max(run["peak_mb"] for run in runs), "runs": [round(r["seconds"], 2) for r in runs]}
+
     def _export_subset(self) -> dict:
         """An operator filter selecting roughly a tenth of the accounts (the MSP that holds 10 %)."""
         second = Organization.objects.filter(name__startswith=BENCH_MSP_PREFIX).order_by("pk")[1]
@@ -528,8 +543,11 @@ class Command(BaseCommand):
     def _csv_figures(self) -> list[Figure]:
         self.stdout.write("CSV export…")
         subset = self._export_subset()
-        full = self._spawn({"variant": "csv", "params": {}})
-        copy_seconds = self._psql_copy({})
+        full_runs, copy_runs = [], []
+        for _ in range(self._export_repeat()):
+            full_runs.append(self._spawn({"variant": "csv", "params": {}}))
+            copy_runs.append(self._psql_copy({}))
+        full, copy_seconds = self._fastest(full_runs), min(copy_runs)
         small = self._spawn({"variant": "csv", "params": subset})
         self.stdout.write(
             f"  csv all {full['rows']:,} rows {full['seconds']:.1f}s (peak +{full['peak_mb']:.0f} MB)"
@@ -546,7 +564,12 @@ class Command(BaseCommand):
                 _ratio(full["seconds"], copy_seconds),
                 "<= 2x psql \\copy",
                 full["seconds"] <= 2 * copy_seconds,
-                {"rows": full["rows"], "bytes": full["bytes"]},
+                {
+                    "rows": full["rows"],
+                    "bytes": full["bytes"],
+                    "runs": full["runs"],
+                    "baseline_runs": [round(r, 2) for r in copy_runs],
+                },
             ),
             Figure(
                 "csv.peak_memory_growth",
@@ -564,8 +587,11 @@ class Command(BaseCommand):
         self.stdout.write("Excel export…")
         rows = self.options["excel_rows"] if not self.options["quick"] else min(self.options["excel_rows"], 2000)
         large_rows = self.accounts if not self.options["quick"] else min(self.accounts, 10_000)
-        product = self._spawn({"variant": "xlsx", "params": {}, "rows": rows})
-        baseline = self._spawn({"variant": "xlsxwriter", "params": {}, "rows": rows})
+        product_runs, baseline_runs = [], []
+        for _ in range(self._export_repeat()):
+            product_runs.append(self._spawn({"variant": "xlsx", "params": {}, "rows": rows}))
+            baseline_runs.append(self._spawn({"variant": "xlsxwriter", "params": {}, "rows": rows}))
+        product, baseline = self._fastest(product_runs), self._fastest(baseline_runs)
         large = self._spawn({"variant": "xlsx", "params": {}, "rows": large_rows})
         self.stdout.write(
             f"  xlsx {product['rows']:,} rows {product['seconds']:.1f}s (+{product['peak_mb']:.0f} MB)"
@@ -582,7 +608,13 @@ class Command(BaseCommand):
                 _ratio(product["seconds"], baseline["seconds"]),
                 "<= 1.3x xlsxwriter",
                 product["seconds"] <= 1.3 * baseline["seconds"],
-                {"rows": product["rows"], "bytes": product["bytes"], "baseline_bytes": baseline["bytes"]},
+                {
+                    "rows": product["rows"],
+                    "bytes": product["bytes"],
+                    "baseline_bytes": baseline["bytes"],
+                    "runs": product["runs"],
+                    "baseline_runs": baseline["runs"],
+                },
             ),
             Figure(
                 f"excel.{rows}_rows.peak_memory_growth",
