@@ -44,11 +44,22 @@ CANCEL_BUTTON_STATUSES = (CustomerStatus.ACTIVE, *WITHDRAWABLE)
 
 
 def status_badge(customer: CustomerAccount) -> SafeString:
-    return format_html(
+    """The status, and 「利用停止」 beside it while the account is suspended (its balance stayed
+    negative past the grace period; DESIGN.md §5), with the date it started."""
+    badge = format_html(
         '<span class="badge {}" data-testid="status-badge" data-status="{}">{}</span>',
         STATUS_BADGE_CLASSES.get(customer.status, "text-bg-secondary"),
         customer.status,
         customer.get_status_display(),
+    )
+    if customer.suspended_at is None:
+        return badge
+    since = date_format(localtime(customer.suspended_at), "Y/m/d")
+    return format_html(
+        '{} <span class="badge text-bg-danger" data-testid="suspended-badge" title="{}">{}</span>',
+        badge,
+        gettext("Suspended since %(date)s") % {"date": since},
+        gettext("Suspended"),
     )
 
 

@@ -639,3 +639,19 @@ def test_the_filter_selects_offer_every_choice_and_keep_the_chosen_one(client_fo
     assert (str(customer.organization_id), " selected", customer.organization.name) in options
     status_select = re.search(r'<select name="status" id="id_status"[^>]*>(.*?)</select>', html).group(1)
     assert re.findall(r'<option value="([^"]*)" selected>', status_select) == ["active"]
+
+
+def test_a_suspended_account_shows_the_flag_in_the_list_and_on_its_page(client_for, msp_admin, msp_org):
+    suspended = CustomerAccountFactory(
+        organization=msp_org, status="active", suspended_at=dt.datetime(2026, 11, 20, 16, 0, tzinfo=dt.UTC)
+    )
+    running = CustomerAccountFactory(organization=msp_org, status="active")
+    client = client_for(msp_admin)
+    body = client.get(url("list")).content.decode()
+    rows = {
+        pk: re.search(rf'<tr[^>]*id="customer-{pk}".*?</tr>', body, re.S).group(0) for pk in (suspended.pk, running.pk)
+    }
+    # 2026-11-20 16:00 UTC is the 21st in Tokyo.
+    assert 'data-testid="suspended-badge" title="2026/11/21 から利用停止">利用停止</span>' in rows[suspended.pk]
+    assert "suspended-badge" not in rows[running.pk]
+    assert 'data-testid="suspended-badge"' in client.get(url("detail", suspended)).content.decode()
