@@ -10,6 +10,8 @@ from msp_portal.permissions import capabilities_of
 
 register = template.Library()
 
+SELECTED = mark_safe(" selected")
+
 
 @register.simple_tag(takes_context=True)
 def customer_row(context, table, record, oob=False):
@@ -46,6 +48,3 @@ def filter_select(field):
         field.id_for_label,
         options,
     )
-
-
-SELECTED = mark_safe(" selected")

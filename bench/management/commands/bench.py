@@ -49,6 +49,7 @@ from bench.management.commands.bench_seed import (
     BENCH_SUPERUSER,
     _maintenance_dsn,
 )
+from exports.baselines import xlsxwriter_constant_memory
 from msp_portal import dates
 
 LIST_URL = "/customers/"
@@ -720,7 +721,7 @@ class Command(BaseCommand):
                             target=target,
                         )
                     elif variant == "xlsxwriter":
-                        rows = _xlsxwriter_constant_memory(iter_rows(rows_queryset, resolved), resolved, target)
+                        rows = xlsxwriter_constant_memory(iter_rows(rows_queryset, resolved), resolved, target)
                     else:
                         raise CommandError(f"unknown variant {variant}")
                     target.seek(0, os.SEEK_END)
@@ -915,42 +916,6 @@ def _query_dict(params: dict) -> QueryDict:
     for key, value in params.items():
         query[key] = str(value)
     return query
-
-
-def _xlsxwriter_constant_memory(rows, columns, target) -> int:
-    """The baseline: the same rows and cell types written by xlsxwriter in constant_memory mode."""
-    import xlsxwriter
-
-    from exports.columns import ColumnType
-    from msp_portal.dates import TOKYO
-
-    with tempfile.NamedTemporaryFile(suffix=".xlsx") as scratch:
-        workbook = xlsxwriter.Workbook(scratch.name, {"constant_memory": True})
-        sheet = workbook.add_worksheet("bench")
-        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        sheet.write_row(0, 0, [column.header for column in columns])
-        kinds = [column.type for column in columns]
-        labels = [column.labels for column in columns]
-        written = 0
-        for written, row in enumerate(rows, 1):
-            for col, value in enumerate(row):
-                if value is None:
-                    continue
-                if labels[col] is not None:
-                    sheet.write_string(written, col, labels[col].get(value, str(value)))
-                elif kinds[col] == ColumnType.INT:
-                    sheet.write_number(written, col, value)
-                elif kinds[col] == ColumnType.DATE:
-                    sheet.write_datetime(written, col, value, date_format)
-                elif kinds[col] == ColumnType.DATETIME:
-                    sheet.write_datetime(written, col, value.astimezone(TOKYO).replace(tzinfo=None), datetime_format)
-                else:
-                    sheet.write_string(written, col, value)
-        workbook.close()
-        with open(scratch.name, "rb") as source:
-            shutil.copyfileobj(source, target)
-    return written
 
 
 # The baseline of the monthly run: the same eligibility (billing_jobs.selectors), contracted

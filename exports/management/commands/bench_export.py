@@ -238,38 +238,12 @@ class Command(BaseCommand):
             return target.tell()
 
     def _xlsxwriter(self, queryset, columns) -> int:
-        import xlsxwriter
+        from exports.baselines import xlsxwriter_constant_memory
+        from exports.columns import iter_rows
 
-        from exports.columns import ColumnType, iter_rows
-        from msp_portal.dates import TOKYO
-
-        with tempfile.NamedTemporaryFile(suffix=".xlsx") as target:
-            workbook = xlsxwriter.Workbook(target.name, {"constant_memory": True})
-            sheet = workbook.add_worksheet("bench")
-            date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-            datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd h:mm:ss"})
-            sheet.write_row(0, 0, [column.header for column in columns])
-            types = [column.type for column in columns]
-            labels = [column.labels for column in columns]
-            for row_index, row in enumerate(iter_rows(queryset, columns), 1):
-                for col, value in enumerate(row):
-                    if value is None:
-                        continue
-                    kind = types[col]
-                    if labels[col] is not None:
-                        sheet.write_string(row_index, col, labels[col].get(value, value))
-                    elif kind == ColumnType.INT:
-                        sheet.write_number(row_index, col, value)
-                    elif kind == ColumnType.DATE:
-                        sheet.write_datetime(row_index, col, value, date_format)
-                    elif kind == ColumnType.DATETIME:
-                        sheet.write_datetime(
-                            row_index, col, value.astimezone(TOKYO).replace(tzinfo=None), datetime_format
-                        )
-                    else:
-                        sheet.write_string(row_index, col, value)
-            workbook.close()
-            return os.path.getsize(target.name)
+        with tempfile.TemporaryFile() as target:
+            xlsxwriter_constant_memory(iter_rows(queryset, columns), columns, target)
+            return target.tell()
 
     def _psql_copy(self, queryset, columns) -> int:
         psql = shutil.which("psql")
