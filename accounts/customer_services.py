@@ -23,6 +23,7 @@ from audit.services import audit_record
 from customer_portal.menus import MENU_KEYS
 from msp_portal.errors import DomainError
 from msp_portal.permissions import OrganizationKind
+from points import ledger
 from points.estimates import refresh_estimates
 
 from .models import (
@@ -214,6 +215,7 @@ def customer_register(*, actor: User, organization: Organization, data: dict[str
             customer.save()
     except IntegrityError:
         raise DomainError(_("This account code is already in use.")) from None
+    ledger.open_wallet(customer)
     _record_transition(customer, "", S.PENDING_APPROVAL, actor, "")
     _write_contract_change(customer, None, users, actor)
     audit_record(

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -18,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2.paginators import LazyPaginator
+from django_tables2.rows import BoundRows
 
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
@@ -87,11 +89,34 @@ class DepthLimitedPaginator(LazyPaginator):
     def page(self, number):
         last = max(1, MAX_PAGED_ROWS // self.per_page)
         number = self.validate_number(number or 1)
-        page = super().page(min(number, last))
+        rows = self.object_list
+        self.object_list = _LateRowLookup(rows)
+        try:
+            page = super().page(min(number, last))
+        finally:
+            self.object_list = rows
         if page.number == last and self._num_pages > last:
             self._num_pages = last
             self.depth_limited = True
         return page
+
+
+class _LateRowLookup:
+    """A page of the list's rows as `ids IN (the page's ids)`, the ids found by the same query
+    (filters, order, OFFSET) without the wallet: PostgreSQL drops that LEFT JOIN from the
+    subquery (CustomerAccountQuerySet.with_points), so a deep page walks the customer index
+    alone and joins the wallets of its own rows only, instead of the wallet of every row before
+    it (DESIGN.md §12). A page that sorts or filters by points keeps the join where it must."""
+
+    def __init__(self, rows: BoundRows):
+        self.rows = rows
+
+    def __getitem__(self, key):
+        queryset = getattr(self.rows.data, "data", None)
+        if not (isinstance(key, slice) and key.start and isinstance(queryset, QuerySet)):
+            return self.rows[key]
+        page_ids = queryset.values("pk")[key]
+        return BoundRows(data=list(queryset.filter(pk__in=page_ids)), table=self.rows.table)
 
 
 def _paginate(table, request, per_page: int) -> None:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from msp_portal.permissions import OrganizationKind, Role
+from points import ledger
 
 from .customer_services import customer_register
 from .models import (
@@ -249,6 +250,7 @@ def _create_chunk(batch, rng, now, registrants, operator_user, supports) -> int:
         accounts.append(customer)
     with transaction.atomic():
         CustomerAccount.objects.bulk_create(accounts, batch_size=1000)
+        ledger.open_wallets(accounts)
         changes = []
         contracts = []
         for customer in accounts:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from msp_portal.permissions import OrganizationKind
 
 from .models import CustomerStatus, Organization
-from .selectors import customer_search, managed_organization_ids
+from .selectors import customer_search, in_organizations, managed_organization_ids
 
 NO_SUPPORT_ACCOUNT = "none"
 
@@ -92,11 +92,12 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(support_account_id=int(value))
 
     def filter_organization(self, queryset, name, value):
-        return queryset.filter(organization_id=int(value))
+        return in_organizations(queryset, [int(value)])
 
     def filter_shortage(self, queryset, name, value):
         # The stored estimate (points.estimates) is negative when the next 25th's charge
         # exceeds the balance: an index range scan, no per-row computation.
+        queryset = queryset.through_wallet()
         return queryset.filter(estimated_balance__lt=0) if value == "yes" else queryset.filter(estimated_balance__gte=0)
 
     def filter_cancellation_scheduled(self, queryset, name, value):

@@ -11,7 +11,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -190,6 +190,20 @@ class CompanySize(models.TextChoices):
     S5000 = "5000+", _("5,000 employees or more")
 
 
+class CustomerAccountQuerySet(models.QuerySet):
+    def with_points(self) -> CustomerAccountQuerySet:
+        """Annotate `points_balance` and `estimated_balance` from the wallet (every customer has
+        one). A LEFT JOIN on the wallet's unique key: PostgreSQL drops it from any query that does
+        not use its columns (the list's late row look-up, accounts.customer_views)."""
+        return self.annotate(points_balance=F("wallet__balance"), estimated_balance=F("wallet__estimated_balance"))
+
+    def through_wallet(self) -> CustomerAccountQuerySet:
+        """The join made inner, stating that the wallet's MSP is the customer's: PostgreSQL then
+        carries an `organization_id = X` condition over to `msp_id`, so the sorts by points and
+        the shortage filter use the wallet's MSP-led indexes (points.models.LedgerAccount)."""
+        return self.filter(wallet__msp_id=F("organization_id"))
+
+
 class CustomerAccount(models.Model):
     """A customer of an MSP: one tenant of the service (顧客アカウント)."""
 
@@ -249,14 +263,15 @@ class CustomerAccount(models.Model):
     provisioning_error = models.TextField(blank=True)
     last_delivery_notice_at = models.DateTimeField(_("last delivery notice"), null=True, blank=True)
 
-    # Points, kept in step with the ledger by the points services in the same transaction, so
-    # the list can sort and filter on them through indexes (DESIGN.md §5.4, §12).
-    points_balance = models.BigIntegerField(_("current points"), default=0)
-    estimated_balance = models.BigIntegerField(_("estimated points after the next 25th"), default=0)
+    # The points (balance and the 25th estimate) live on the customer's wallet, opened with the
+    # account: `CustomerAccount.objects.with_points()` reads them as `points_balance` and
+    # `estimated_balance` (DESIGN.md §5.4, §12; points.models.LedgerAccount).
     suspended_at = models.DateTimeField(_("suspended since"), null=True, blank=True)
 
     # Lowercased NFKC text of the searchable fields, so full-width and half-width forms match.
     search_text = models.TextField(default="", editable=False)
+
+    objects = CustomerAccountQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer account")
@@ -287,20 +302,7 @@ class CustomerAccount(models.Model):
             models.Index(fields=["organization", "reseller_name", "id"], name="customer_org_reseller"),
             models.Index(fields=["reseller_name", "id"], name="customer_reseller"),
             models.Index(fields=["organization", "id"], name="customer_org_id"),
-            # Points columns (stored, kept in step with the ledger): the sorts by current points and
-            # by the 25th estimate, and the "shortage expected" filter under the default sort.
-            models.Index(fields=["organization", "points_balance", "id"], name="customer_org_points"),
-            models.Index(fields=["points_balance", "id"], name="customer_points"),
-            models.Index(fields=["organization", "estimated_balance", "id"], name="customer_org_estimate"),
-            models.Index(fields=["estimated_balance", "id"], name="customer_estimate"),
-            models.Index(
-                fields=["organization", "registered_at", "id"],
-                condition=Q(estimated_balance__lt=0),
-                name="customer_org_short_registered",
-            ),
-            models.Index(
-                fields=["registered_at", "id"], condition=Q(estimated_balance__lt=0), name="customer_short_registered"
-            ),
+            # The points columns' sorts and the shortage filter are served by the wallet's indexes.
             # The approval queue: oldest application first.
             models.Index(fields=["status", "submitted_at", "id"], name="customer_status_submitted"),
         ]

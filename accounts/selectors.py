@@ -43,15 +43,21 @@ def managed_organization_ids(user: User) -> list[int] | None:
 
 def customers_visible_to(user: User) -> QuerySet[CustomerAccount]:
     """Customer accounts the user may see: all for the operator, its own and its children's for
-    a privileged MSP, its own for an MSP, the assigned ones for support-account staff."""
-    queryset = CustomerAccount.objects.all()
+    a privileged MSP, its own for an MSP, the assigned ones for support-account staff. Each
+    with its points (`with_points`)."""
+    queryset = CustomerAccount.objects.with_points()
     organization = user.organization if user.is_authenticated else None
     if organization is None or not organization.is_active:
         return queryset.none()
     if organization.kind == OrganizationKind.SUPPORT:
         return queryset.filter(support_account=organization)
     ids = managed_organization_ids(user)
-    return queryset if ids is None else queryset.filter(organization_id__in=ids)
+    return queryset if ids is None else in_organizations(queryset, ids)
+
+
+def in_organizations(queryset: QuerySet[CustomerAccount], ids: list[int]) -> QuerySet[CustomerAccount]:
+    """Customers of these MSPs."""
+    return queryset.filter(organization_id__in=ids)
 
 
 def get_customer_for_user(user: User, pk, *, cap: Cap | None = None) -> CustomerAccount:

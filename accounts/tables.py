@@ -223,6 +223,14 @@ class CellColumn(tables.Column):
         self.cell = cell
 
 
+class PointsColumn(CellColumn):
+    """A points column (the wallet's balance or estimate): sorted through the wallet's indexes."""
+
+    def order(self, queryset, is_descending):
+        fields = [f"-{name}" if is_descending else name for name in self.order_by]
+        return queryset.through_wallet().order_by(*fields), True
+
+
 class CustomerTable(PortalTable):
     """顧客アカウント一覧. Every sortable column sorts by indexed fields ending in `id` (see the
     indexes on CustomerAccount), so a sorted page is an index range scan at any size.
@@ -251,15 +259,16 @@ class CustomerTable(PortalTable):
         order_by=("contracted_users", "id"),
         attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
     )
-    # 現在のポイント and 「M/25の推定残ポイント数」: stored columns kept in step with the ledger
-    # (points.ledger.post, points.estimates.refresh_estimates), so sorting is an index scan.
-    points_balance = CellColumn(
+    # 現在のポイント and 「M/25の推定残ポイント数」: the wallet's stored balance and estimate, kept
+    # in step with the ledger (points.ledger.post, points.estimates.refresh_estimates), so sorting
+    # is an index scan of the wallet.
+    points_balance = PointsColumn(
         _points_cell,
         verbose_name=_("Current points"),
         order_by=("points_balance", "id"),
         attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
     )
-    estimated_balance = CellColumn(
+    estimated_balance = PointsColumn(
         _estimate_cell,
         verbose_name=estimate_label(),
         order_by=("estimated_balance", "id"),

@@ -2,7 +2,8 @@
 
 A separate AdminSite, mounted only by the benchmark's URLconf (bench.urls), so the product's
 admin is unchanged. Same page size, same default order, same search index (`search_text`
-partial match), a "shortage expected" filter on the stored estimate, an MSP filter.
+partial match), a "shortage expected" filter on the stored estimate, an MSP filter; the points
+come from the wallet as in the product (`with_points`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,17 @@ class CustomerAccountBaselineAdmin(admin.ModelAdmin):
     search_fields = ("search_text__contains",)
     ordering = ("-registered_at", "-id")
     list_per_page = 25
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_points()
+
+    @admin.display(description="current points", ordering="points_balance")
+    def points_balance(self, obj):
+        return obj.points_balance
+
+    @admin.display(description="estimated points", ordering="estimated_balance")
+    def estimated_balance(self, obj):
+        return obj.estimated_balance
 
 
 site = admin.AdminSite(name="bench_admin")

@@ -84,7 +84,6 @@ def _settle_and_cancel(
         customer.cancelled_at = cancelled_at
         if not scheduled:
             customer.cancellation_date = None
-        customer.points_balance = customer.estimated_balance = 0
         customer_transition(
             customer=customer,
             to_status=CustomerStatus.CANCELLED,

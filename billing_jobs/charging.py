@@ -6,8 +6,8 @@ Two implementations of one contract, "post every missing charge of the range, on
   (ON CONFLICT DO NOTHING against the per-(wallet, period) unique index and the idempotency
   key), computing each transfer's sequence and balance-after from the locked wallet row (each
   wallet gets at most one consumption per period, so `last_seq + 1` is exact), and moves the
-  wallet and customer balances of exactly the rows it inserted; the `consumed` account moves
-  once per range.
+  wallet balances and estimates of exactly the rows it inserted (one narrow row per account:
+  the customer row is not written); the `consumed` account moves once per range.
 - Everything else (SQLite, a single account): a loop over `points.ledger.post`.
 
 Lock order, shared with the cancellation settlement so they can never deadlock: pools and
@@ -157,15 +157,9 @@ inserted AS (
 ),
 wallets AS (
     UPDATE points_ledgeraccount AS w
-    SET balance = w.balance - inserted.amount, last_seq = w.last_seq + 1
-    FROM inserted WHERE w.id = inserted.debit_account_id
-),
-customers AS (
-    UPDATE accounts_customeraccount AS c
-    SET points_balance = c.points_balance - inserted.amount,
-        estimated_balance = {estimate_sql}
+    SET balance = w.balance - inserted.amount, last_seq = w.last_seq + 1, estimated_balance = {estimate_sql}
     FROM inserted JOIN owing ON owing.customer_id = inserted.customer_id
-    WHERE c.id = inserted.customer_id
+    WHERE w.id = inserted.debit_account_id
 )
 SELECT customer_id, amount FROM inserted
 """
@@ -216,9 +210,8 @@ def _owing_by_wallet(period: str, queryset):
 def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
     charge_day = dates.charge_date(period)
     rule = rule_at(charge_day)
-    # Moving the estimate in the same statement as the balance writes each customer row once:
-    # at a million accounts a second UPDATE of the (heavily indexed) customer rows doubles the
-    # run (DESIGN.md §12, measured by `manage.py bench`).
+    # Moving the estimate in the same statement as the balance writes each wallet row once
+    # (DESIGN.md §12, measured by `manage.py bench`).
     next_charge = _estimate_after_charge(period, today)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
     due = _owing_by_wallet(period, queryset).filter(charge_amount__gt=0)
@@ -253,9 +246,9 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
             .query.sql_with_params()
         )
         estimate_sql = (
-            "c.points_balance - inserted.amount - owing.next_charge"
+            "w.balance - inserted.amount - owing.next_charge"
             if next_charge is not None
-            else "c.estimated_balance - inserted.amount"
+            else "w.estimated_balance - inserted.amount"
         )
         cursor.execute(
             _INSERT_CONSUMPTION.format(owing_sql=owing_sql, estimate_sql=estimate_sql),

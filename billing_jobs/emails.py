@@ -32,7 +32,7 @@ def send_shortage_reminder(reminder_id: int) -> int:
                 membership__role__in=(Role.ADMIN, Role.BILLING),
             ).order_by("email")
         )
-        short = CustomerAccount.objects.filter(
+        short = CustomerAccount.objects.with_points().filter(
             organization=reminder.organization, status=CustomerStatus.ACTIVE, estimated_balance__lt=0
         )
         total = short.count()

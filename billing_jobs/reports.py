@@ -37,7 +37,7 @@ def dry_run_report(run_date: dt.date) -> DryRunReport:
     """Read-only: what the daily run of `run_date` would post, from the same selectors."""
     periods = due_periods(run_date)
     cancellations = []
-    for customer in due_cancellations(run_date).select_related("organization").order_by("pk"):
+    for customer in due_cancellations(run_date).with_points().select_related("organization").order_by("pk"):
         owed = 0
         for period in periods:
             owed += (

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.utils import timezone
@@ -46,21 +48,22 @@ def _append_error(job_id: int, text: str) -> None:
 # --- Runs ------------------------------------------------------------------------------------
 
 
-def run_billing(run_date: dt.date, *, inline: bool = True, triggered_by: str = "") -> JobRun:
+def run_billing(run_date: dt.date, *, inline: bool = True, workers: int = 1, triggered_by: str = "") -> JobRun:
     """Start (and with `inline`, complete) the daily run of `run_date`. Without `inline` the
     charge chunks go to Celery workers after commit, and the last one to finish triggers the
-    final steps (`finish_run`)."""
+    final steps (`finish_run`); `inline` with `workers` > 1 runs the chunks in that many
+    processes of this machine, as that many Celery workers would (PostgreSQL only)."""
     periods = due_periods(run_date)
     job = JobRun.objects.create(kind=JobKind.DAILY, run_date=run_date, periods=periods, triggered_by=triggered_by)
     with context.acting(channel="job"):
         cancelled = _run_due_cancellations(job)
         JobRun.objects.filter(pk=job.pk).update(counts={"cancelled": cancelled})
-        _plan_and_dispatch(job, periods, inline=inline)
+        _plan_and_dispatch(job, periods, inline=inline, workers=workers)
     job.refresh_from_db()
     return job
 
 
-def charge_period(period: str, *, inline: bool = True, triggered_by: str = "") -> JobRun:
+def charge_period(period: str, *, inline: bool = True, workers: int = 1, triggered_by: str = "") -> JobRun:
     """Charge every eligible account not yet charged for `period` (an explicit catch-up of a
     gap older than the daily run reaches). The period's 25th must have come."""
     charge_day = dates.charge_date(period)
@@ -70,7 +73,7 @@ def charge_period(period: str, *, inline: bool = True, triggered_by: str = "") -
         kind=JobKind.CHARGE_PERIOD, run_date=dates.today(), periods=[period], triggered_by=triggered_by
     )
     with context.acting(channel="job"):
-        _plan_and_dispatch(job, [period], inline=inline)
+        _plan_and_dispatch(job, [period], inline=inline, workers=workers)
     job.refresh_from_db()
     return job
 
@@ -86,7 +89,7 @@ def _run_due_cancellations(job: JobRun) -> int:
     return cancelled
 
 
-def _plan_and_dispatch(job: JobRun, periods: list[str], *, inline: bool) -> None:
+def _plan_and_dispatch(job: JobRun, periods: list[str], *, inline: bool, workers: int = 1) -> None:
     lowest = CustomerAccount.objects.aggregate(lo=Min("pk"))["lo"]
     size = max(1, settings.PORTAL_BILLING_CHUNK_SIZE)
     chunks = []
@@ -108,14 +111,34 @@ def _plan_and_dispatch(job: JobRun, periods: list[str], *, inline: bool) -> None
                 JobRun.objects.filter(pk=job.pk).update(status=JobStatus.FINISHING)
                 transaction.on_commit(lambda: finish_run_task.delay(job.pk))
     if inline:
-        for chunk_id in chunk_ids:
-            try:
-                run_chunk(chunk_id)
-            except Exception as exc:  # recorded on the chunk and the run; the other chunks go on
-                logger.exception("Billing chunk %s failed", chunk_id)
-                chunk_failed(chunk_id, exc)
+        if workers > 1 and len(chunk_ids) > 1 and connection.vendor == "postgresql" and not connection.in_atomic_block:
+            _run_chunks_in_processes(chunk_ids, workers)
+        else:
+            for chunk_id in chunk_ids:
+                _run_chunk_inline(chunk_id)
         if mark_finishing(job.pk):
             finish_run(job.pk)
+
+
+def _run_chunk_inline(chunk_id: int) -> None:
+    try:
+        run_chunk(chunk_id)
+    except Exception as exc:  # recorded on the chunk and the run; the other chunks go on
+        logger.exception("Billing chunk %s failed", chunk_id)
+        chunk_failed(chunk_id, exc)
+
+
+def _run_chunk_in_worker(chunk_id: int) -> None:
+    with context.acting(channel="job"):
+        _run_chunk_inline(chunk_id)
+
+
+def _run_chunks_in_processes(chunk_ids: list[int], workers: int) -> None:
+    """The chunks over `workers` forked processes, each with its own database connection:
+    chunks are independent (disjoint id ranges, one transaction each), as on Celery workers."""
+    connections.close_all()  # a forked child must not share the parent's connection
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        list(pool.map(_run_chunk_in_worker, chunk_ids))
 
 
 def run_chunk(chunk_id: int) -> bool:
@@ -238,7 +261,7 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
         | Q(credit_account=OuterRef("wallet_id"), credit_seq=OuterRef("last_ok_seq") + 1)
     ).values("created_at")[:1]
     candidates = (
-        CustomerAccount.objects.filter(status=CustomerStatus.ACTIVE, suspended_at__isnull=True, points_balance__lt=0)
+        CustomerAccount.objects.filter(status=CustomerStatus.ACTIVE, suspended_at__isnull=True, wallet__balance__lt=0)
         .annotate(wallet_id=F("wallet__id"))
         .annotate(last_ok_seq=negative_since_expression())
         .annotate(negative_since=Subquery(first_negative))
@@ -247,7 +270,7 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
     suspended = lifted = 0
     for customer in candidates.select_related("organization").iterator():
         with transaction.atomic():
-            if CustomerAccount.objects.filter(pk=customer.pk, suspended_at__isnull=True, points_balance__lt=0).update(
+            if CustomerAccount.objects.filter(pk=customer.pk, suspended_at__isnull=True, wallet__balance__lt=0).update(
                 suspended_at=now
             ):
                 suspended += 1
@@ -260,14 +283,14 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
                     after={"suspended_at": now, "negative_since": customer.negative_since},
                 )
     for customer in (
-        CustomerAccount.objects.filter(suspended_at__isnull=False, points_balance__gte=0)
+        CustomerAccount.objects.filter(suspended_at__isnull=False, wallet__balance__gte=0)
         .select_related("organization")
         .iterator()
     ):
         with transaction.atomic():
-            if CustomerAccount.objects.filter(pk=customer.pk, suspended_at__isnull=False, points_balance__gte=0).update(
-                suspended_at=None
-            ):
+            if CustomerAccount.objects.filter(
+                pk=customer.pk, suspended_at__isnull=False, wallet__balance__gte=0
+            ).update(suspended_at=None):
                 lifted += 1
                 audit_record(
                     actor=None,
@@ -299,7 +322,7 @@ def auto_replenish(run_date: dt.date) -> ReplenishResult:
     −estimate from the MSP pool, if the pool can pay; otherwise skip (and report) them."""
     result = ReplenishResult()
     candidates = CustomerAccount.objects.filter(
-        status=CustomerStatus.ACTIVE, auto_replenish=True, estimated_balance__lt=0
+        status=CustomerStatus.ACTIVE, auto_replenish=True, wallet__estimated_balance__lt=0
     ).order_by("organization_id", "pk")
     for customer_id, organization_id in candidates.values_list("pk", "organization_id").iterator():
         key = auto_replenish_key(run_date, customer_id)
@@ -309,7 +332,7 @@ def auto_replenish(run_date: dt.date) -> ReplenishResult:
         with transaction.atomic():
             locked = ledger.lock_accounts(wallet, pool)
             customer = CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer_id)
-            need = -customer.estimated_balance
+            need = -locked[wallet.pk].estimated_balance
             if customer.status != CustomerStatus.ACTIVE or need <= 0:
                 continue
             if locked[pool.pk].balance < need:
@@ -341,7 +364,7 @@ def queue_shortage_reminders(run_date: dt.date) -> int:
     """Record one reminder per MSP with accounts whose estimate is negative, and send it after
     commit. The record is unique per (MSP, date), so a re-run sends nothing twice."""
     rows = (
-        CustomerAccount.objects.filter(status=CustomerStatus.ACTIVE, estimated_balance__lt=0)
+        CustomerAccount.objects.filter(status=CustomerStatus.ACTIVE, wallet__estimated_balance__lt=0)
         .values("organization_id")
         .order_by("organization_id")
         .annotate(n=Count("id"))

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, User
 from accounts.search import customer_search_text
+from points import ledger
 
 from .models import CustomerAdmin, ServiceUser
 from .services import customer_admin_register, service_user_add
@@ -58,6 +59,7 @@ def _demo_customer(organization, actor: User) -> CustomerAccount:
     )
     customer.search_text = customer_search_text(customer)
     customer.save()
+    ledger.open_wallet(customer)
     CustomerStatusChange.objects.create(customer=customer, from_status="", to_status=CustomerStatus.ACTIVE, actor=actor)
     ContractChange.objects.create(customer=customer, old_users=None, new_users=customer.contracted_users, actor=actor)
     return customer

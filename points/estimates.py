@@ -1,6 +1,6 @@
 """The stored estimate 「M/25の推定残ポイント数」 (DESIGN.md §5.4).
 
-`CustomerAccount.estimated_balance` = balance − the charge of the next 25th for accounts that
+The wallet's `estimated_balance` = balance − the charge of the next 25th for accounts that
 will be charged then (this month's 25th while it is not yet charged, else next month's), and
 the balance for the others (cancellation scheduled on or before it, not active). It is a stored,
 indexed column so the list can sort and filter on it at a million accounts; `ledger.post` moves
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Greatest
 from django.utils.formats import date_format
 from django.utils.functional import lazy
@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from accounts.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 
-from .models import ConsumptionRule, Transfer, TransferKind
+from .models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from .rules import rule_at
 
 
@@ -64,27 +64,38 @@ def _estimate_label() -> str:
 estimate_label = lazy(_estimate_label, str)
 
 
-def refresh_estimates(queryset: QuerySet[CustomerAccount] | None = None, *, today: dt.date | None = None) -> int:
-    """Recompute the stored estimate of the given accounts (all by default) in set-based UPDATEs.
-    Returns the number of rows updated."""
-    today = today or dates.today()
-    queryset = CustomerAccount.objects.all() if queryset is None else queryset
+def next_charge_expression(today: dt.date):
+    """The charge the estimate deducts as of `today`, as an annotation of customer accounts."""
     this_25, next_25 = next_charge_days(today)
     this_rule, next_rule = rule_at(this_25), rule_at(next_25)
-    charge_next_month = Case(When(chargeable_on(next_25), then=consumption_expression(next_rule)), default=Value(0))
+    charge_this_month = consumption_expression(this_rule)
+    charge_next_month = consumption_expression(next_rule)
     if today < this_25:
-        charge = Case(When(chargeable_on(this_25), then=consumption_expression(this_rule)), default=Value(0))
-        return queryset.update(estimated_balance=F("points_balance") - charge)
+        return Case(When(chargeable_on(this_25), then=charge_this_month), default=Value(0))
     charged_this_month = Exists(
         Transfer.objects.filter(
             kind=TransferKind.CONSUMPTION, customer_id=OuterRef("pk"), period=dates.period_of(this_25)
         )
     )
-    updated = queryset.filter(charged_this_month).update(estimated_balance=F("points_balance") - charge_next_month)
-    due = Case(
-        When(chargeable_on(this_25), then=consumption_expression(this_rule)),
-        When(chargeable_on(next_25), then=consumption_expression(next_rule)),
+    return Case(
+        When(charged_this_month & chargeable_on(next_25), then=charge_next_month),
+        When(charged_this_month, then=Value(0)),
+        When(chargeable_on(this_25), then=charge_this_month),
+        When(chargeable_on(next_25), then=charge_next_month),
         default=Value(0),
     )
-    updated += queryset.filter(~charged_this_month).update(estimated_balance=F("points_balance") - due)
-    return updated
+
+
+def refresh_estimates(queryset: QuerySet[CustomerAccount] | None = None, *, today: dt.date | None = None) -> int:
+    """Recompute the stored estimate of the given accounts' wallets (all by default) in one
+    set-based UPDATE. Returns the number of wallets updated."""
+    today = today or dates.today()
+    customers = CustomerAccount.objects.all() if queryset is None else queryset
+    charge = (
+        CustomerAccount.objects.filter(pk=OuterRef("customer_id"))
+        .annotate(charge=next_charge_expression(today))
+        .values("charge")[:1]
+    )
+    return LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id__in=customers.values("pk")).update(
+        estimated_balance=F("balance") - Subquery(charge)
+    )

@@ -4,7 +4,7 @@ Services (points/services.py, billing_jobs) open a transaction, lock the ledger 
 touch with `lock_accounts` (always in id order, so two services never wait on each other in
 opposite orders), compute amounts from the locked balances — never from what a user saw — and
 write each movement with `post`. `post` updates both balances, the per-account sequence and
-balance-after columns, and the customer's denormalised `points_balance`/`estimated_balance`.
+balance-after columns, and a wallet's stored estimate (the list's 「M/25の推定残ポイント数」).
 """
 
 from __future__ import annotations
@@ -43,10 +43,49 @@ def pool_for(organization: Organization | int) -> LedgerAccount:
     return _get_or_create(kind=LedgerAccountKind.POOL, organization_id=organization_id)
 
 
+def open_wallet(customer: CustomerAccount) -> LedgerAccount:
+    """Open the wallet of a new customer (in the customer's creating transaction): every
+    customer has one, since the list reads its points and sorts by them from there."""
+    return LedgerAccount.objects.create(
+        kind=LedgerAccountKind.WALLET,
+        customer_id=customer.pk,
+        msp_id=customer.organization_id,
+        registered_at=customer.registered_at,
+        estimated_balance=0,
+    )
+
+
+def open_wallets(customers: list[CustomerAccount]) -> None:
+    """`open_wallet` for customers created together (demo data, bulk loads)."""
+    LedgerAccount.objects.bulk_create(
+        [
+            LedgerAccount(
+                kind=LedgerAccountKind.WALLET,
+                customer_id=customer.pk,
+                msp_id=customer.organization_id,
+                registered_at=customer.registered_at,
+                estimated_balance=0,
+            )
+            for customer in customers
+        ],
+        batch_size=1000,
+    )
+
+
 def wallet_for(customer: CustomerAccount | int) -> LedgerAccount:
-    """The customer's wallet (created on first use)."""
+    """The customer's wallet (opened now if the customer somehow has none)."""
     customer_id = customer if isinstance(customer, int) else customer.pk
-    return _get_or_create(kind=LedgerAccountKind.WALLET, customer_id=customer_id)
+    wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=customer_id).first()
+    if wallet is not None:
+        return wallet
+    row = CustomerAccount.objects.values("organization_id", "registered_at").get(pk=customer_id)
+    return _get_or_create(
+        kind=LedgerAccountKind.WALLET,
+        customer_id=customer_id,
+        msp_id=row["organization_id"],
+        registered_at=row["registered_at"],
+        estimated_balance=0,
+    )
 
 
 def system_account(kind: str) -> LedgerAccount:
@@ -103,13 +142,17 @@ def post(
     fields: dict[str, Any] = {}
     debit.balance -= amount
     credit.balance += amount
-    for side, account in (("debit", debit), ("credit", credit)):
-        update = {"balance": account.balance}
+    for side, account, delta in (("debit", debit, -amount), ("credit", credit, amount)):
+        update: dict[str, Any] = {"balance": account.balance}
         if account.kind in TRACKED_KINDS:
             account.last_seq += 1
             update["last_seq"] = account.last_seq
             fields[f"{side}_seq"] = account.last_seq
             fields[f"{side}_balance_after"] = account.balance
+        if account.kind == LedgerAccountKind.WALLET:
+            # The estimate is balance minus the next charge, and a balance change does not change
+            # the next charge, so it moves by the same delta.
+            update["estimated_balance"] = F("estimated_balance") + delta
         LedgerAccount.objects.filter(pk=account.pk).update(**update)
     customer_id = customer if isinstance(customer, int) or customer is None else customer.pk
     transfer = Transfer.objects.create(
@@ -128,11 +171,4 @@ def post(
         reverses=reverses,
         **fields,
     )
-    # The denormalised list columns move with the wallet. The estimate is balance minus the next
-    # charge, and a balance change does not change the next charge, so it moves by the same delta.
-    for account, delta in ((debit, -amount), (credit, amount)):
-        if account.kind == LedgerAccountKind.WALLET:
-            CustomerAccount.objects.filter(pk=account.customer_id).update(
-                points_balance=F("points_balance") + delta, estimated_balance=F("estimated_balance") + delta
-            )
     return transfer

@@ -235,31 +235,65 @@ def check_single_consumption_per_period() -> list[Problem]:
     ]
 
 
-def check_customer_balances_match_wallets() -> list[Problem]:
-    """The list's denormalised `points_balance` equals the wallet (0 when there is no wallet)."""
-    wallet_balance = Coalesce(
-        Subquery(LedgerAccount.objects.filter(customer_id=OuterRef("pk")).values("balance")[:1]),
-        Value(0),
-        output_field=BigIntegerField(),
-    )
+def check_customers_have_wallets() -> list[Problem]:
+    """Every customer has one wallet, with its customer's MSP and registration time (the list
+    reads its points from there and sorts by them through the wallet's indexes)."""
+    wallets = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=OuterRef("pk"))
+    missing = CustomerAccount.objects.filter(~Exists(wallets)).order_by("pk").values("pk", "account_code")
     drifted = (
-        CustomerAccount.objects.annotate(wallet_balance=wallet_balance)
-        .exclude(points_balance=F("wallet_balance"))
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET)
+        .exclude(msp_id=F("customer__organization_id"), registered_at=F("customer__registered_at"))
         .order_by("pk")
-        .values("pk", "account_code", "points_balance", "wallet_balance")
+        .values("customer_id", "customer__account_code")
     )
     return [
+        Problem("customer_wallet", f"customer {row['account_code']} (id {row['pk']}) has no wallet")
+        for row in missing[:REPORT_LIMIT]
+    ] + [
         Problem(
-            "customer_balance",
-            f"customer {row['account_code']} (id {row['pk']}): list shows {row['points_balance']}, "
-            f"wallet holds {row['wallet_balance']}",
+            "customer_wallet",
+            f"customer {row['customer__account_code']} (id {row['customer_id']}): "
+            "the wallet's MSP or registration time differs from the customer's",
         )
         for row in drifted[:REPORT_LIMIT]
     ]
 
 
+def check_transfer_customers() -> list[Problem]:
+    """A transfer's `customer` (no database key: see points.models.Transfer) is the owner of its
+    wallet side, and a transfer with a wallet side names one."""
+    wallet_owner = Case(
+        When(debit_account__kind=LedgerAccountKind.WALLET, then=F("debit_account__customer_id")),
+        When(credit_account__kind=LedgerAccountKind.WALLET, then=F("credit_account__customer_id")),
+        default=Value(None),
+        output_field=BigIntegerField(),
+    )
+    wrong = (
+        Transfer.objects.annotate(owner=wallet_owner)
+        .filter(Q(owner__isnull=False) | Q(customer_id__isnull=False))
+        .exclude(owner=F("customer_id"))
+        .order_by("pk")
+        .values("pk", "customer_id", "owner")
+    )
+    return [
+        Problem(
+            "transfer_customer", f"transfer {row['pk']}: names customer {row['customer_id']}, wallet of {row['owner']}"
+        )
+        for row in wrong[:REPORT_LIMIT]
+    ]
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
+
+
+def customer_points(customer_id: int) -> tuple[int, int]:
+    """The customer's current points and stored estimate, as the list shows them."""
+    return (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=customer_id)
+        .values_list("balance", "estimated_balance")
+        .get()
+    )
 
 
 def check_sequences_and_balance_after() -> list[Problem]:
@@ -347,7 +381,8 @@ LEDGER_CHECKS: list[LedgerCheck] = [
     check_balances_match_transfers,
     check_balances_sum_to_zero,
     check_single_consumption_per_period,
-    check_customer_balances_match_wallets,
+    check_customers_have_wallets,
+    check_transfer_customers,
     check_sequences_and_balance_after,
 ]
 

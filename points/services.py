@@ -20,7 +20,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
 from accounts.models import TERMINAL_STATUSES, CustomerAccount, Organization, User
@@ -238,19 +237,16 @@ def replenish_key(batch_key: str, customer_id: int) -> str:
 def _wallets_for(customer_ids: list[int]) -> dict[int, LedgerAccount]:
     """The wallets of the customers, creating the missing ones in one statement."""
     existing = {w.customer_id: w for w in LedgerAccount.objects.filter(customer_id__in=customer_ids)}
-    missing = [pk for pk in customer_ids if pk not in existing]
-    if missing:
-        LedgerAccount.objects.bulk_create(
-            [LedgerAccount(kind=LedgerAccountKind.WALLET, customer_id=pk) for pk in missing], ignore_conflicts=True
-        )
-        existing = {w.customer_id: w for w in LedgerAccount.objects.filter(customer_id__in=customer_ids)}
+    for pk in customer_ids:
+        if pk not in existing:
+            existing[pk] = ledger.wallet_for(pk)
     return existing
 
 
 def replenish_plan(customers: Iterable[CustomerAccount]) -> list[ReplenishLine]:
-    """What replenishing the accounts would add now: −estimate for each account whose estimate
-    is negative (0 for the others and for closed accounts). Used for the preview; the service
-    recomputes it under the lock."""
+    """What replenishing the accounts (read `with_points()`) would add now: −estimate for each
+    account whose estimate is negative (0 for the others and for closed accounts). Used for the
+    preview; the service recomputes it under the lock."""
     lines = []
     for customer in customers:
         points = 0 if customer.status in TERMINAL_STATUSES else max(0, -customer.estimated_balance)
@@ -299,24 +295,21 @@ def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount]
                 _("This form was already submitted with different values. Reload the page and try again.")
             )
         by_customer = {t.customer_id: t for t in done}
-        current = CustomerAccount.objects.filter(pk__in=customer_ids).order_by("pk")
+        current = CustomerAccount.objects.with_points().filter(pk__in=customer_ids).order_by("pk")
         lines = replenish_plan(current)
         for line in lines:
             line.transfer = by_customer.get(line.customer_id)
             line.points = line.transfer.amount if line.transfer else 0
         return ReplenishResult(lines=lines, replayed=True)
 
-    # The estimate re-read under the wallet locks: `estimated_balance − points_balance` is minus
-    # the next charge (one UPDATE writes both), applied to the locked wallet balance.
-    current = CustomerAccount.objects.filter(pk__in=customer_ids).annotate(
-        charge=F("points_balance") - F("estimated_balance")
-    )
+    # Balance and estimate as read under the wallet locks.
     lines: list[ReplenishLine] = []
-    for customer in current.order_by("pk"):
-        balance = locked[wallets[customer.pk].pk].balance
-        estimate = balance - customer.charge
-        points = 0 if customer.status in TERMINAL_STATUSES else max(0, -estimate)
-        lines.append(ReplenishLine(customer.pk, customer.organization_id, balance, estimate, points))
+    for pk in customer_ids:
+        wallet = locked[wallets[pk].pk]
+        row = rows[pk]
+        estimate = wallet.estimated_balance
+        points = 0 if row["status"] in TERMINAL_STATUSES else max(0, -estimate)
+        lines.append(ReplenishLine(pk, row["organization_id"], wallet.balance, estimate, points))
 
     needed_by_pool: dict[int, int] = {}
     for line in lines:

@@ -83,7 +83,7 @@ def points_change(request, customer_id: int):
         else:
             messages.success(request, done % {"points": f"{data['amount']:,}", "customer": customer.company_name})
             return popup_done(request, _next_url(request, default_next))
-    customer.refresh_from_db(fields=["points_balance", "estimated_balance"])
+    customer.points_balance, customer.estimated_balance = selectors.customer_points(customer.pk)
     context = {
         "customer": customer,
         "form": form,

@@ -272,7 +272,9 @@ def test_a_rows_buttons_follow_the_users_role_and_the_accounts_status(
 ):
     customer = CustomerAccountFactory(organization=msp_org, status=status)
     if archived:
-        CustomerAccount.objects.filter(pk=customer.pk).update(archived_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))
+        CustomerAccount.objects.with_points().filter(pk=customer.pk).update(
+            archived_at=dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+        )
     body = client_for(request.getfixturevalue(persona)).get(url("list"), {"archived": "include"}).content.decode()
     row = _row(body, customer)
     assert {name for name in ROW_BUTTONS if f'data-testid="{name}"' in row} == buttons
@@ -302,7 +304,7 @@ def test_registration_lands_in_the_pending_list(client_for, msp_admin):
     assert "基本情報登録" in client.get(url("register")).content.decode()
     response = client.post(url("register"), REGISTRATION)
     assert response.status_code == 302 and response["Location"] == url("pending")
-    customer = CustomerAccount.objects.get(account_code="aoba-foods")
+    customer = CustomerAccount.objects.with_points().get(account_code="aoba-foods")
     assert customer.organization == msp_admin.organization
     body = client.get(url("pending")).content.decode()
     assert "aoba-foods" in body and "承認待ちアカウント一覧" in body
@@ -355,7 +357,7 @@ def test_registration_normalises_full_width_input(client_for, msp_admin):
     client_for(msp_admin).post(
         url("register"), REGISTRATION | {"account_code": "ＡＯＢＡ－１", "email_domain": "ＡＯＢＡ.example.jp"}
     )
-    customer = CustomerAccount.objects.get()
+    customer = CustomerAccount.objects.with_points().get()
     assert (customer.account_code, customer.email_domain) == ("aoba-1", "aoba.example.jp")
 
 
@@ -612,7 +614,7 @@ def test_archiving_and_unarchiving_a_cancelled_account(client_for, msp_admin, ms
 def test_the_detail_page_shows_timeline_contract_history_and_audit_trail(client_for, msp_admin):
     client = client_for(msp_admin)
     client.post(url("register"), REGISTRATION | {"company_name": "<img src=x onerror=alert(1)>"})
-    customer = CustomerAccount.objects.get()
+    customer = CustomerAccount.objects.with_points().get()
     client.post(url("contract", customer), {"contracted_users": "45"})
     body = client.get(url("detail", customer)).content.decode()
     assert "&lt;img src=x onerror=alert(1)&gt;" in body and "<img src=x" not in body

@@ -61,7 +61,7 @@ def change_users(customer, new_users: int, effective: dt.datetime) -> None:
     ContractChange.objects.create(
         customer=customer, old_users=customer.contracted_users, new_users=new_users, effective_at=effective
     )
-    CustomerAccount.objects.filter(pk=customer.pk).update(contracted_users=new_users)
+    CustomerAccount.objects.with_points().filter(pk=customer.pk).update(contracted_users=new_users)
     customer.refresh_from_db()
 
 
@@ -75,7 +75,7 @@ def consumptions(customer=None, period: str | None = None):
 
 
 def balance_of(customer) -> int:
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     return customer.points_balance
 
 
@@ -94,5 +94,5 @@ def assert_ledger_consistent() -> None:
             assert seqs == list(range(1, len(seqs) + 1)), account
             assert account.last_seq == len(seqs), account
         if account.kind == LedgerAccountKind.WALLET:
-            assert CustomerAccount.objects.get(pk=account.customer_id).points_balance == account.balance
+            assert CustomerAccount.objects.with_points().get(pk=account.customer_id).points_balance == account.balance
     assert (LedgerAccount.objects.aggregate(s=Sum("balance"))["s"] or 0) == 0

@@ -31,7 +31,7 @@ def customer(msp_org):
 
 def test_cancelling_forfeits_a_positive_balance_and_leaves_the_wallet_at_zero(msp_admin, customer):
     customer_cancel(actor=msp_admin, customer=customer, agreed=True)
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert (customer.status, customer.points_balance, customer.estimated_balance) == ("cancelled", 0, 0)
     assert customer.cancelled_at == NOW
     assert Transfer.objects.get(kind=TransferKind.SETTLEMENT_FORFEIT).amount == 50
@@ -59,7 +59,7 @@ def test_cancelling_an_account_at_zero_moves_no_points(msp_admin, msp_org):
     customer = active_customer(msp_org, activated=at(D(2026, 10, 26)))
     customer_cancel(actor=msp_admin, customer=customer, agreed=True)
     assert not Transfer.objects.filter(customer=customer).exists()
-    assert CustomerAccount.objects.get(pk=customer.pk).status == CustomerStatus.CANCELLED
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).status == CustomerStatus.CANCELLED
 
 
 def test_an_uncharged_25th_is_charged_before_settlement(msp_admin, msp_org):
@@ -74,13 +74,13 @@ def test_an_uncharged_25th_is_charged_before_settlement(msp_admin, msp_org):
 def test_cancelling_without_agreement_is_refused_and_changes_nothing(msp_admin, customer):
     with pytest.raises(DomainError, match="同意する"):
         customer_cancel(actor=msp_admin, customer=customer, agreed=False)
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert (customer.status, customer.points_balance) == ("active", 50)
 
 
 def test_cancelling_twice_is_refused(msp_admin, customer):
     customer_cancel(actor=msp_admin, customer=customer, agreed=True)
-    stale = CustomerAccount.objects.get(pk=customer.pk)
+    stale = CustomerAccount.objects.with_points().get(pk=customer.pk)
     with pytest.raises(DomainError):
         customer_cancel(actor=msp_admin, customer=stale, agreed=True)
     # A stale copy that still says "active" is refused too, under the lock.
@@ -93,7 +93,7 @@ def test_cancelling_twice_is_refused(msp_admin, customer):
 @pytest.mark.parametrize("status", [CustomerStatus.PENDING_APPROVAL, CustomerStatus.REJECTED])
 def test_a_pending_or_returned_application_is_withdrawn_instead(msp_admin, msp_org, status):
     customer = active_customer(msp_org, activated=None)
-    CustomerAccount.objects.filter(pk=customer.pk).update(status=status)
+    CustomerAccount.objects.with_points().filter(pk=customer.pk).update(status=status)
     customer.refresh_from_db()
     customer_cancel(actor=msp_admin, customer=customer, agreed=True)
     customer.refresh_from_db()
@@ -104,7 +104,7 @@ def test_a_pending_or_returned_application_is_withdrawn_instead(msp_admin, msp_o
 
 def test_an_account_being_provisioned_cannot_be_cancelled(msp_admin, msp_org):
     customer = active_customer(msp_org, activated=None)
-    CustomerAccount.objects.filter(pk=customer.pk).update(status=CustomerStatus.PROVISIONING)
+    CustomerAccount.objects.with_points().filter(pk=customer.pk).update(status=CustomerStatus.PROVISIONING)
     customer.refresh_from_db()
     with pytest.raises(DomainError):
         customer_cancel(actor=msp_admin, customer=customer, agreed=True)
@@ -112,14 +112,14 @@ def test_an_account_being_provisioned_cannot_be_cancelled(msp_admin, msp_org):
 
 def test_a_cancellation_date_is_set_changed_and_cleared(msp_admin, customer):
     customer_schedule_cancellation(actor=msp_admin, customer=customer, cancellation_date=D(2026, 12, 1), agreed=True)
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date == D(2026, 12, 1)
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date == D(2026, 12, 1)
     customer_schedule_cancellation(actor=msp_admin, customer=customer, cancellation_date=D(2026, 11, 20), agreed=True)
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert customer.cancellation_date == D(2026, 11, 20)
     # Cancelled before November's 25th: nothing will be consumed, the estimate is the balance.
     assert customer.estimated_balance == 50
     customer_schedule_cancellation(actor=msp_admin, customer=customer, cancellation_date=None, agreed=False)
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert customer.cancellation_date is None
     assert customer.estimated_balance == 50 - 20
     actions = list(AuditEvent.objects.order_by("id").values_list("action", flat=True))
@@ -134,7 +134,7 @@ def test_a_cancellation_date_is_set_changed_and_cleared(msp_admin, customer):
 def test_a_cancellation_date_today_or_in_the_past_is_refused(msp_admin, customer, day):
     with pytest.raises(DomainError, match="未来の日付"):
         customer_schedule_cancellation(actor=msp_admin, customer=customer, cancellation_date=day, agreed=True)
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date is None
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date is None
 
 
 def test_a_cancellation_date_needs_the_agreement(msp_admin, customer):
@@ -142,7 +142,7 @@ def test_a_cancellation_date_needs_the_agreement(msp_admin, customer):
         customer_schedule_cancellation(
             actor=msp_admin, customer=customer, cancellation_date=D(2026, 12, 1), agreed=False
         )
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date is None
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date is None
 
 
 def test_only_an_active_account_gets_a_cancellation_date(msp_admin, customer):

@@ -55,7 +55,7 @@ def test_an_immediate_cancellation_needs_the_agreement_then_settles_and_greys_th
     expect(modal.get_by_test_id("settlement-preview")).to_contain_text("30")
     modal.get_by_test_id("cancel-submit").click()
     expect(modal).to_contain_text("「同意する」にチェックしてください")
-    assert CustomerAccount.objects.get(pk=customer.pk).status == CustomerStatus.ACTIVE
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).status == CustomerStatus.ACTIVE
     modal.get_by_label("同意する").check()
     modal.get_by_test_id("cancel-submit").click()
     expect(page.locator("#messages")).to_contain_text("解約しました")
@@ -63,7 +63,7 @@ def test_an_immediate_cancellation_needs_the_agreement_then_settles_and_greys_th
     expect(row).to_have_class(re.compile(r"\brow-cancelled\b"))
     expect(row).to_contain_text("解約済み")
     expect(row.get_by_test_id("cancel")).to_have_count(0)
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert (customer.status, customer.points_balance) == (CustomerStatus.CANCELLED, 0)
     # −30 topped up from the pool.
     assert Transfer.objects.get(kind=TransferKind.SETTLEMENT_TOPUP, customer=customer).amount == 30
@@ -80,7 +80,7 @@ def test_a_positive_balance_is_forfeited_and_the_pool_is_untouched(page, browser
     modal.get_by_test_id("cancel-submit").click()
     expect(page.get_by_test_id("customer-name")).to_be_visible()
     expect(page.locator("#messages")).to_contain_text("解約しました")
-    assert CustomerAccount.objects.get(pk=customer.pk).points_balance == 0
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).points_balance == 0
     assert Transfer.objects.get(kind=TransferKind.SETTLEMENT_FORFEIT, customer=customer).amount == 25
     assert ledger.pool_for(msp_org).balance == pool_before
 
@@ -114,13 +114,13 @@ def test_a_cancellation_date_is_set_changed_cleared_and_then_reached_by_the_run(
     expect(page.locator(f"#customer-{customer.pk}").get_by_test_id("cancellation-date")).to_have_text(
         second.strftime("%Y/%m/%d")
     )
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date == second
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date == second
 
     modal = open_popup(page, page.locator(f"#customer-{customer.pk}").get_by_test_id("cancellation-date-set"))
     expect(modal.get_by_test_id("current-cancellation-date")).to_have_text(second.isoformat())
     modal.get_by_test_id("clear-submit").click()
     expect(page.locator(f"#customer-{customer.pk}").get_by_test_id("cancellation-date")).to_have_text("")
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date is None
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date is None
 
     schedule(tomorrow)
     expect(page.locator(f"#customer-{customer.pk}").get_by_test_id("cancellation-date")).to_have_text(
@@ -133,6 +133,6 @@ def test_a_cancellation_date_is_set_changed_cleared_and_then_reached_by_the_run(
     row = page.locator(f"#customer-{customer.pk}")
     expect(row).to_have_class(re.compile(r"\brow-cancelled\b"))
     expect(row).to_contain_text("解約済み")
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert (customer.status, customer.points_balance) == (CustomerStatus.CANCELLED, 0)
     assert customer.cancelled_at == dates.start_of_day(tomorrow)

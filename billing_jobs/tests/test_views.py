@@ -64,7 +64,7 @@ def test_cancelling_through_the_popup_cancels_and_closes_it(client_for, msp_admi
     )
     assert response.status_code == 200
     assert response.headers["HX-Redirect"] == "/dashboard/"
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert (customer.status, customer.points_balance) == (CustomerStatus.CANCELLED, 0)
 
 
@@ -111,7 +111,9 @@ def test_another_msps_customer_is_not_found(client_for, other_msp_admin, custome
 @pytest.mark.parametrize("persona", ["msp_viewer", "msp_sales", "support_user"])
 def test_roles_without_the_cancel_capability_are_refused(request, client_for, customer, persona):
     user = request.getfixturevalue(persona)
-    CustomerAccount.objects.filter(pk=customer.pk).update(support_account=getattr(user.organization, "pk", None))
+    CustomerAccount.objects.with_points().filter(pk=customer.pk).update(
+        support_account=getattr(user.organization, "pk", None)
+    )
     client = client_for(user)
     assert client.get(cancel_url(customer)).status_code == 403
     assert client.post(cancel_url(customer), {"agreed": "on"}).status_code == 403
@@ -122,7 +124,7 @@ def test_roles_without_the_cancel_capability_are_refused(request, client_for, cu
 
 def test_the_privileged_msp_cancels_its_child_msps_customer(client_for, pmsp_admin, customer):
     assert client_for(pmsp_admin).post(cancel_url(customer), {"agreed": "on"}).status_code == 302
-    assert CustomerAccount.objects.get(pk=customer.pk).status == CustomerStatus.CANCELLED
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).status == CustomerStatus.CANCELLED
 
 
 def test_scheduling_changing_and_clearing_through_the_popup(client_for, msp_admin, customer):
@@ -130,12 +132,12 @@ def test_scheduling_changing_and_clearing_through_the_popup(client_for, msp_admi
     page = client.get(date_url(customer)).content.decode()
     assert SENTENCE in page and "解約予定日" in page
     assert client.post(date_url(customer), {"cancellation_date": "2026-12-01", "agreed": "on"}).status_code == 302
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date == D(2026, 12, 1)
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date == D(2026, 12, 1)
     assert "2026-12-01" in client.get(date_url(customer)).content.decode()
     client.post(date_url(customer), {"cancellation_date": "2026-11-30", "agreed": "on"})
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date == D(2026, 11, 30)
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date == D(2026, 11, 30)
     assert client.post(date_url(customer), {"action": "clear"}).status_code == 302
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date is None
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date is None
 
 
 @pytest.mark.parametrize(
@@ -156,7 +158,7 @@ def test_bad_cancellation_dates_are_refused_with_a_message(client_for, msp_admin
     assert "<script>" not in response.content.decode().split("<form", 1)[1].split("</form>")[0].replace(
         'value="&lt;script&gt;"', ""
     )
-    assert CustomerAccount.objects.get(pk=customer.pk).cancellation_date is None
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).cancellation_date is None
 
 
 def test_the_job_pages_list_runs_and_show_results(client_for, operator_user, operator_viewer, customer):

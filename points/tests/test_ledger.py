@@ -40,7 +40,7 @@ def test_a_transfer_moves_points_and_records_sequence_and_balance_after(msp_org)
     pool.refresh_from_db()
     wallet.refresh_from_db()
     issuance.refresh_from_db()
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert (issuance.balance, pool.balance, wallet.balance) == (-1000, 700, 300)
     assert (transfer.debit_seq, transfer.debit_balance_after) == (2, 700)
     assert (transfer.credit_seq, transfer.credit_balance_after) == (1, 300)
@@ -101,7 +101,7 @@ def test_the_estimate_subtracts_the_next_charge(msp_org, today, charged, expecte
             period="2026-11",
         )
     refresh_estimates(today=today)
-    assert CustomerAccount.objects.get(pk=customer.pk).estimated_balance == expected
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).estimated_balance == expected
 
 
 def test_an_account_cancelled_before_the_next_25th_is_estimated_at_its_balance(msp_org):
@@ -112,5 +112,5 @@ def test_an_account_cancelled_before_the_next_25th_is_estimated_at_its_balance(m
         cancellation_date=dt.date(2026, 11, 25),
     )
     refresh_estimates(today=dt.date(2026, 11, 20))
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert customer.estimated_balance == customer.points_balance == 0

@@ -127,7 +127,7 @@ class LedgerPropertyTest(TestCase):
         assert ledger_problems() == []
         assert [services_pool(m) for m in msps] == pool
         for i, customer in enumerate(customers):
-            customer = CustomerAccount.objects.get(pk=customer.pk)
+            customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
             assert customer.points_balance == wallet[i]
             assert customer.estimated_balance == wallet[i] - charge[i]
         # No pool ever went below zero: every balance-after recorded on a pool side.

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def balances(customer):
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     return customer.points_balance, pool_balance(customer.organization_id)
 
 
@@ -117,11 +117,9 @@ def _short_customer(organization, users=30, balance=0):
     customer = CustomerAccountFactory(organization=organization, contracted_users=users)
     if balance:
         give(customer, balance)
-    CustomerAccount.objects.filter(pk=customer.pk).update(
-        estimated_balance=CustomerAccount.objects.get(pk=customer.pk).points_balance - users
-    )
-    customer.refresh_from_db()
-    return customer
+    wallet = LedgerAccount.objects.get(customer=customer)
+    LedgerAccount.objects.filter(pk=wallet.pk).update(estimated_balance=wallet.balance - users)
+    return CustomerAccount.objects.with_points().get(pk=customer.pk)
 
 
 def test_replenish_tops_each_short_account_up_to_an_estimate_of_zero(msp_org, msp_billing):
@@ -132,8 +130,7 @@ def test_replenish_tops_each_short_account_up_to_an_estimate_of_zero(msp_org, ms
     enough = _short_customer(msp_org, users=10, balance=50)  # estimate 40
     result = services.points_replenish(actor=msp_billing, customers=[short, negative, enough], batch_key="b1")
     assert result.total == 55
-    for customer in (short, negative, enough):
-        customer.refresh_from_db()
+    short, negative, enough = (CustomerAccount.objects.with_points().get(pk=c.pk) for c in (short, negative, enough))
     assert (short.estimated_balance, negative.estimated_balance, enough.estimated_balance) == (0, 0, 40)
     assert pool_balance(msp_org) == 1000 - 10 - 50 + 15 - 55
     assert Transfer.objects.filter(idempotency_key=f"replenish:b1:{short.pk}", amount=20).exists()
@@ -167,7 +164,7 @@ def test_replenish_computes_from_the_estimate_at_the_time_not_from_the_preview(m
     preview = services.replenish_plan([customer])
     give(customer, 25)  # someone added points after the preview was shown
     services.points_replenish(actor=None, customers=[customer], batch_key="b1")
-    customer.refresh_from_db()
+    customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert preview[0].points == 30
     assert customer.estimated_balance == 0 and customer.points_balance == 30
 

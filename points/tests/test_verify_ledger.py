@@ -2,8 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.models import CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory
+from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
 from points import ledger
 from points.models import LedgerAccount, Transfer
 from points.selectors import LEDGER_CHECKS, ledger_problems
@@ -56,10 +55,27 @@ def test_a_stored_balance_that_differs_from_its_transfers_is_reported(books, cap
     assert "[zero_sum]" in output and "sum to 1" in output
 
 
-def test_a_customer_list_balance_out_of_step_with_the_wallet_is_reported(books, capsys):
-    CustomerAccount.objects.filter(pk=books.pk).update(points_balance=7)
+def test_a_customer_without_a_wallet_is_reported(books, capsys):
+    lonely = CustomerAccountFactory(organization=books.organization)
+    LedgerAccount.objects.filter(customer=lonely).delete()
     code, output = run(capsys)
-    assert code == 1 and "[customer_balance]" in output and books.account_code in output
+    assert code == 1 and "[customer_wallet]" in output and lonely.account_code in output
+    assert books.account_code not in output
+
+
+def test_a_wallet_whose_msp_differs_from_its_customers_is_reported(books, capsys):
+    other = OrganizationFactory()
+    LedgerAccount.objects.filter(customer=books).update(msp=other)
+    code, output = run(capsys)
+    assert code == 1 and "[customer_wallet]" in output and books.account_code in output
+
+
+def test_a_transfer_naming_another_customer_than_its_wallets_is_reported(books, capsys):
+    stranger = CustomerAccountFactory(organization=books.organization)
+    allocation = Transfer.objects.get(kind="allocate")
+    raw_update(Transfer, allocation.pk, customer_id=stranger.pk)
+    code, output = run(capsys)
+    assert code == 1 and "[transfer_customer]" in output and f"transfer {allocation.pk}:" in output
 
 
 def test_a_broken_balance_after_chain_is_reported(books, capsys):

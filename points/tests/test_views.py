@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from msp_portal import dates
 from points import ledger
 from points.forms import mint_form_key
-from points.models import ConsumptionRule, Transfer, TransferKind
+from points.models import ConsumptionRule, LedgerAccount, Transfer, TransferKind
 from points.selectors import ledger_problems, pool_balance
 
 from .helpers import fund, give, take
@@ -25,7 +25,7 @@ def token_of(response) -> str:
 
 
 def points_of(customer) -> int:
-    return CustomerAccount.objects.get(pk=customer.pk).points_balance
+    return CustomerAccount.objects.with_points().get(pk=customer.pk).points_balance
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_roles_without_points_change_get_403_and_change_nothing(request, client_
 
 def test_support_staff_never_change_points(client_for, support_user, customer):
     client = client_for(support_user)
-    CustomerAccount.objects.filter(pk=customer.pk).update(support_account=support_user.organization)
+    CustomerAccount.objects.with_points().filter(pk=customer.pk).update(support_account=support_user.organization)
     token = mint_form_key(support_user, "change")
     assert client.get(change_url(customer)).status_code == 403
     assert client.post(change_url(customer), {"operation": "add", "amount": "5", "token": token}).status_code == 403
@@ -187,7 +187,7 @@ def short_customer(organization, users, balance=0):
     customer = CustomerAccountFactory(organization=organization, contracted_users=users)
     if balance:
         give(customer, balance)
-    CustomerAccount.objects.filter(pk=customer.pk).update(estimated_balance=balance - users)
+    LedgerAccount.objects.filter(customer_id=customer.pk).update(estimated_balance=balance - users)
     return customer
 
 
@@ -204,7 +204,11 @@ def test_replenish_previews_each_account_and_the_total_then_replenishes(client_f
     assert points_of(first) == 10  # a preview changes nothing
     done = client.post(url, {"ids": [first.pk, second.pk, fine.pk], "token": token_of(preview)}, **HTMX)
     assert done.headers["HX-Redirect"]
-    assert [CustomerAccount.objects.get(pk=c.pk).estimated_balance for c in (first, second, fine)] == [0, 0, 90]
+    assert [CustomerAccount.objects.with_points().get(pk=c.pk).estimated_balance for c in (first, second, fine)] == [
+        0,
+        0,
+        90,
+    ]
     assert pool_balance(msp_org) == 500 - 10 - 100 - 60
     again = client.post(url, {"ids": [first.pk, second.pk, fine.pk], "token": token_of(preview)}, **HTMX)
     assert again.headers["HX-Redirect"]
@@ -419,7 +423,7 @@ def test_an_operator_adds_a_future_rule_and_the_estimates_follow_it(client_for, 
     data = {"effective_from": "2026-11-20", "base_points": "5", "included_users": "0", "points_per_extra_user": "2"}
     response = client.post(reverse("points:rule_new"), data, **HTMX)
     assert response.headers["HX-Redirect"]
-    assert CustomerAccount.objects.get(pk=customer.pk).estimated_balance == -(5 + 30 * 2)
+    assert CustomerAccount.objects.with_points().get(pk=customer.pk).estimated_balance == -(5 + 30 * 2)
     past = client.post(reverse("points:rule_new"), {**data, "effective_from": "2026-11-10"}, **HTMX)
     assert "HX-Redirect" not in past.headers
     assert ConsumptionRule.objects.count() == 2
@@ -464,7 +468,7 @@ def test_the_customer_points_history_is_scoped(client_for, other_msp_admin, supp
     url = reverse("customers:detail", args=[customer.pk])
     assert client_for(other_msp_admin).get(url).status_code == 404
     assert client_for(support_user).get(url).status_code == 404
-    CustomerAccount.objects.filter(pk=customer.pk).update(support_account=support_user.organization)
+    CustomerAccount.objects.with_points().filter(pk=customer.pk).update(support_account=support_user.organization)
     assert client_for(support_user).get(url).status_code == 200
     assert client_for(support_user).post(url).status_code == 405
 
@@ -479,7 +483,7 @@ def list_body(client, **params) -> str:
 @time_machine.travel(dt.datetime(2026, 11, 24, 12, tzinfo=dates.TOKYO), tick=False)
 def test_the_list_shows_points_and_the_estimate_labelled_with_the_next_25th(client_for, msp_billing, customer):
     give(customer, 5)
-    CustomerAccount.objects.filter(pk=customer.pk).update(estimated_balance=-15)
+    LedgerAccount.objects.filter(customer_id=customer.pk).update(estimated_balance=-15)
     body = list_body(client_for(msp_billing))
     assert "11/25の推定残ポイント数" in body
     assert 'data-testid="points-balance">5<' in body

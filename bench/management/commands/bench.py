@@ -145,6 +145,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--quick", action="store_true", help="a smoke run: few requests, small exports (CI: harness only)"
         )
+        parser.add_argument(
+            "--charge-workers",
+            type=int,
+            default=os.cpu_count() or 1,
+            help="processes charging the monthly run's chunks, as that many Celery workers would (default: cores)",
+        )
         parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a bar does not hold")
         parser.add_argument("--skip", default="", help="comma-separated sections to skip: list,csv,excel,billing")
         parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -159,6 +165,7 @@ class Command(BaseCommand):
             self._use_database(job["database"])
             return self._child(job)
         self.options = options
+        self.charge_workers = max(1, options["charge_workers"])
         if options["quick"]:
             options["requests"] = min(options["requests"], 3)
             options["warmup"] = min(options["warmup"], 1)
@@ -822,10 +829,10 @@ class Command(BaseCommand):
         try:
             self._use_database(database)
             started = time.perf_counter()
-            first = charge_period(period, inline=True, triggered_by="bench")
+            first = charge_period(period, inline=True, workers=self.charge_workers, triggered_by="bench")
             first_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            second = charge_period(period, inline=True, triggered_by="bench")
+            second = charge_period(period, inline=True, workers=self.charge_workers, triggered_by="bench")
             second_seconds = time.perf_counter() - started
         finally:
             self._use_database(original)
@@ -837,6 +844,7 @@ class Command(BaseCommand):
             "first_status": first.status,
             "first_charged": charged(first),
             "chunks": first.chunks_total,
+            "workers": self.charge_workers,
             "second_status": second.status,
             "second_charged": charged(second),
         }
@@ -887,17 +895,14 @@ class Command(BaseCommand):
                 " WHERE kind = 'consumption' AND period = %s",
                 [period],
             ).fetchone()
-            balance, estimate = conn.execute(
-                "SELECT sum(points_balance), sum(estimated_balance) FROM accounts_customeraccount"
-            ).fetchone()
-            wallets, seqs = conn.execute(
-                "SELECT sum(balance), sum(last_seq) FROM points_ledgeraccount WHERE kind = 'wallet'"
+            wallets, estimate, seqs = conn.execute(
+                "SELECT sum(balance), sum(estimated_balance), sum(last_seq) FROM points_ledgeraccount"
+                " WHERE kind = 'wallet'"
             ).fetchone()
             consumed = conn.execute("SELECT balance FROM points_ledgeraccount WHERE kind = 'consumed'").fetchone()[0]
         return {
             "charged": charged,
             "points": int(points),
-            "customer_balances": int(balance),
             "estimates": int(estimate),
             "wallet_balances": int(wallets),
             "wallet_seqs": int(seqs),
@@ -920,8 +925,8 @@ def _query_dict(params: dict) -> QueryDict:
 
 # The baseline of the monthly run: the same eligibility (billing_jobs.selectors), contracted
 # users in force at 00:00 of the 25th, rule and snapshot as the product's chunks, in ONE
-# statement over all accounts: insert the transfers, move wallets, customers (balance and
-# estimate) and the consumed account. Wallets exist for every activated bench account.
+# statement over all accounts: insert the transfers, move the wallets (balance and estimate)
+# and the consumed account. Every account has its wallet.
 BASELINE_CHARGE_SQL = """
 WITH due AS (
     SELECT c.id AS customer_id, w.id AS wallet_id, w.balance AS wallet_balance, w.last_seq AS wallet_seq,
@@ -965,18 +970,15 @@ inserted AS (
     RETURNING debit_account_id, customer_id, amount
 ),
 wallets AS (
-    UPDATE points_ledgeraccount w SET balance = w.balance - i.amount, last_seq = w.last_seq + 1
-    FROM inserted i WHERE w.id = i.debit_account_id
-),
-customers AS (
-    UPDATE accounts_customeraccount c
-    SET points_balance = c.points_balance - i.amount,
-        estimated_balance = c.points_balance - i.amount - CASE
+    UPDATE points_ledgeraccount w
+    SET balance = w.balance - i.amount, last_seq = w.last_seq + 1,
+        estimated_balance = w.balance - i.amount - CASE
             WHEN c.status = 'active' AND c.activated_at < %(next_moment)s
                  AND (c.cancellation_date IS NULL OR c.cancellation_date > %(next_day)s)
             THEN %(next_base)s + GREATEST(c.contracted_users - %(next_included)s, 0) * %(next_per_user)s
             ELSE 0 END
-    FROM inserted i WHERE c.id = i.customer_id
+    FROM inserted i JOIN accounts_customeraccount c ON c.id = i.customer_id
+    WHERE w.id = i.debit_account_id
 )
 UPDATE points_ledgeraccount SET balance = balance + (SELECT COALESCE(sum(amount), 0) FROM inserted)
 WHERE kind = 'consumed'

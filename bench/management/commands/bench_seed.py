@@ -62,6 +62,29 @@ def bench_database_name(name: str) -> bool:
     return "bench" in name
 
 
+def _due_sql(*, status: str, activated_at: str, cancellation_date: str, users: str) -> str:
+    """The charge the estimate deducts today, as points.estimates.next_charge_expression computes
+    it (the latest due month is not charged yet, so on or after this month's 25th it is still
+    owed), over the given columns."""
+
+    def chargeable(day: str) -> str:
+        return (
+            f"({status} = 'active' AND {activated_at} < %({day}_start)s "
+            f"AND ({cancellation_date} IS NULL OR {cancellation_date} > %({day})s::date))"
+        )
+
+    def charge(prefix: str) -> str:
+        return (
+            f"(%({prefix}_charge_base)s + GREATEST({users} - %({prefix}_charge_included)s, 0)"
+            f" * %({prefix}_charge_per_user)s)"
+        )
+
+    return (
+        f"CASE WHEN {chargeable('this_25')} THEN {charge('this')} "
+        f"WHEN NOT %(before_this_25)s AND {chargeable('next_25')} THEN {charge('next')} ELSE 0 END"
+    )
+
+
 class Command(BaseCommand):
     help = "Load N benchmark customer accounts with history and ledger (PostgreSQL only), then ANALYZE."
 
@@ -306,8 +329,7 @@ class Command(BaseCommand):
                          THEN reg + interval '2 hours' END AS approved_at,
                     CASE WHEN s IN ('active', 'cancelled', 'merged') THEN reg + interval '1 day' END AS activated_at,
                     CASE WHEN s IN ('cancelled', 'merged') THEN reg + (now() - reg) / 2 END AS ended_at,
-                    CASE WHEN s IN ('active', 'cancelled', 'merged')
-                         THEN %(wallet_offset)s + i END AS wallet_id,
+                    %(wallet_offset)s + i AS wallet_id,
                     CASE WHEN s IN ('active', 'cancelled', 'merged')
                          THEN 1 + (i * 31) %% (2 * users + 20) END AS alloc
                 FROM (
@@ -344,24 +366,6 @@ class Command(BaseCommand):
             )
 
     def _customers(self, params: dict) -> None:
-        # The estimate as points.estimates.refresh_estimates computes it for today (the latest
-        # due month is not charged yet, so on or after this month's 25th it is still owed).
-        def chargeable(day: str) -> str:
-            return (
-                f"(s = 'active' AND activated_at < %({day}_start)s "
-                f"AND (cancellation_date IS NULL OR cancellation_date > %({day})s::date))"
-            )
-
-        def charge(prefix: str) -> str:
-            return (
-                f"(%({prefix}_charge_base)s + GREATEST(users - %({prefix}_charge_included)s, 0)"
-                f" * %({prefix}_charge_per_user)s)"
-            )
-
-        due = (
-            f"CASE WHEN {chargeable('this_25')} THEN {charge('this')} "
-            f"WHEN NOT %(before_this_25)s AND {chargeable('next_25')} THEN {charge('next')} ELSE 0 END"
-        )
         # The folded forms of the name parts are computed in Python by the product's own
         # function (accounts.search), so the stored search text is exactly what the services
         # would store; the other searched fields are generated lowercase ASCII or kanji already.
@@ -377,14 +381,13 @@ class Command(BaseCommand):
                 industry, company_size, contact_name, contact_email, phone, contracted_users, reseller_name,
                 reseller_contact_name, reseller_contact_email, support_account_id, hidden_menus, auto_replenish,
                 status, cancellation_date, archived_at, registered_at, submitted_at, updated_at, approved_at,
-                activated_at, cancelled_at, provisioning_attempts, provisioning_error, points_balance,
-                estimated_balance, search_text)
+                activated_at, cancelled_at, provisioning_attempts, provisioning_error, search_text)
             SELECT id, organization_id, code, company, kana, domain, '日本', address, industry, size, contact_name,
                 contact_email, phone, users, reseller, reseller_contact, reseller_email, support, '[]'::jsonb, false,
                 s, cancellation_date, archived_at, reg, reg, reg, approved_at, activated_at, cancelled_at,
                 CASE WHEN s IN ('provisioning_failed') THEN 3 WHEN approved_at IS NOT NULL THEN 1 ELSE 0 END,
                 CASE WHEN s = 'provisioning_failed' THEN 'tenant creation timed out' ELSE '' END,
-                COALESCE(balance, 0), COALESCE(balance, 0) - ({due}), {search}
+                {search}
             FROM (
                 SELECT gen.*,
                     'bench-' || lpad(i::text, 7, '0') AS code,
@@ -468,10 +471,20 @@ class Command(BaseCommand):
         self._timed(
             "wallets",
             """
-            INSERT INTO points_ledgeraccount (id, kind, customer_id, balance, last_seq, created_at)
-            SELECT wallet_id, 'wallet', id, balance, 1 + charges, activated_at FROM bench_gen
-            WHERE wallet_id IS NOT NULL
-            """,
+            INSERT INTO points_ledgeraccount (
+                id, kind, customer_id, balance, last_seq, created_at, msp_id, registered_at, estimated_balance)
+            SELECT g.wallet_id, 'wallet', g.id, COALESCE(g.balance, 0), COALESCE(1 + g.charges, 0),
+                c.registered_at, c.organization_id, c.registered_at, COALESCE(g.balance, 0) - ({due})
+            FROM bench_gen g JOIN accounts_customeraccount c ON c.id = g.id
+            """.format(
+                due=_due_sql(
+                    status="c.status",
+                    activated_at="c.activated_at",
+                    cancellation_date="c.cancellation_date",
+                    users="c.contracted_users",
+                )
+            ),
+            params,
         )
         self._timed(
             "allocations",
@@ -483,7 +496,7 @@ class Command(BaseCommand):
                    'bench:allocate:' || g.id, '',
                    1 + row_number() OVER w, p.purchased - sum(g.alloc) OVER w, 1, g.alloc
             FROM bench_gen g JOIN bench_pool p ON p.organization_id = g.organization_id
-            WHERE g.wallet_id IS NOT NULL
+            WHERE g.alloc IS NOT NULL
             WINDOW w AS (PARTITION BY p.pool_id ORDER BY g.id)
             """,
         )
@@ -526,13 +539,13 @@ class Command(BaseCommand):
             UPDATE points_ledgeraccount pool SET balance = p.purchased - a.allocated, last_seq = 1 + a.n
             FROM bench_pool p JOIN (
                 SELECT organization_id, sum(alloc) AS allocated, count(*) AS n FROM bench_gen
-                WHERE wallet_id IS NOT NULL GROUP BY organization_id
+                WHERE alloc IS NOT NULL GROUP BY organization_id
             ) a ON a.organization_id = p.organization_id
             WHERE pool.id = p.pool_id;
             UPDATE points_ledgeraccount SET balance = balance - (SELECT sum(purchased) FROM bench_pool)
             WHERE kind = 'issuance';
             UPDATE points_ledgeraccount SET balance = balance + (
-                SELECT COALESCE(sum({spent}), 0) FROM bench_gen WHERE wallet_id IS NOT NULL)
+                SELECT COALESCE(sum({spent}), 0) FROM bench_gen WHERE alloc IS NOT NULL)
             WHERE kind = 'consumed';
             DROP TABLE bench_pool
             """,
