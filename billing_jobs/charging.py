@@ -1,10 +1,10 @@
 """The monthly consumption: charge the eligible accounts of one id range for one period.
 
 Two implementations of one contract, "post every missing charge of the range, once":
-- PostgreSQL: set-based. Missing wallets are created with one INSERT … SELECT; the range's
-  owing wallets are locked in id order; one statement inserts the consumption transfers
-  (ON CONFLICT DO NOTHING against the per-(wallet, period) unique index and the idempotency
-  key), computing each transfer's sequence and balance-after from the locked wallet row (each
+- PostgreSQL: set-based. The range's wallets are locked in id order; one statement inserts the
+  consumption transfers of those that owe (ON CONFLICT DO NOTHING against the per-(wallet,
+  period) unique index and the idempotency key: a conflict under the locks rolls the chunk
+  back), computing each transfer's sequence and balance-after from the locked wallet row (each
   wallet gets at most one consumption per period, so `last_seq + 1` is exact), and moves the
   wallet balances and estimates of exactly the rows it inserted (one narrow row per account:
   the customer row is not written); the `consumed` account moves once per range.
@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Value, When
-from django.db.models.functions import Concat
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from accounts.models import CustomerAccount
@@ -30,7 +29,7 @@ from points.estimates import chargeable_on, consumption_expression, next_charge_
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from points.rules import rule_at
 
-from .selectors import amount_expression, contracted_users_at, eligible_q, owing
+from .selectors import amount_expression, charged_by_wallet, contracted_users_at, eligible_q, owing
 
 
 def consumption_key(customer_id: int, period: str) -> str:
@@ -153,22 +152,38 @@ inserted AS (
         NULL
     FROM owing
     ON CONFLICT DO NOTHING
-    RETURNING debit_account_id, customer_id, amount
+    RETURNING customer_id, amount
 ),
+-- Moved by what is owed (one probe per wallet), not joined to `inserted`: a CTE's row count is
+-- unknown to the planner, which then loops over one for every row of the other. The counts
+-- below prove that each owing row was inserted.
 wallets AS (
     UPDATE points_ledgeraccount AS w
-    SET balance = w.balance - inserted.amount, last_seq = w.last_seq + 1, estimated_balance = {estimate_sql}
-    FROM inserted JOIN owing ON owing.customer_id = inserted.customer_id
-    WHERE w.id = inserted.debit_account_id
+    SET balance = w.balance - owing.amount, last_seq = w.last_seq + 1, estimated_balance = {estimate_sql}
+    FROM owing WHERE w.id = owing.wallet_id
+    RETURNING w.id
 )
-SELECT customer_id, amount FROM inserted
+SELECT (SELECT count(*) FROM owing), (SELECT count(*) FROM wallets), (SELECT count(*) FROM inserted),
+    (SELECT COALESCE(sum(amount), 0) FROM inserted), (SELECT array_agg(customer_id) FROM inserted)
 """
 
-_CREATE_WALLETS = """
-INSERT INTO points_ledgeraccount (kind, organization_id, customer_id, balance, last_seq, created_at)
-SELECT 'wallet', NULL, missing.missing_id, 0, 0, %s::timestamptz FROM ({missing_sql}) AS missing
+# Every customer has a wallet (ledger.open_wallet); this opens one for any account of the range
+# that somehow has none, so that it is charged like the others.
+_OPEN_MISSING_WALLETS = """
+INSERT INTO points_ledgeraccount (
+    kind, organization_id, customer_id, balance, last_seq, created_at, msp_id, registered_at, estimated_balance
+)
+SELECT 'wallet', NULL, c.id, 0, 0, %s::timestamptz, c.organization_id, c.registered_at, 0
+FROM accounts_customeraccount c
+WHERE c.id IN ({range_sql})
+  AND NOT EXISTS (SELECT 1 FROM points_ledgeraccount w WHERE w.customer_id = c.id)
 ON CONFLICT (customer_id) DO NOTHING
 """
+
+
+class ChargeConflict(DatabaseError):
+    """A consumption transfer of the chunk already existed although its wallet was locked and
+    found owing: the chunk is rolled back (and retried), never half-posted."""
 
 
 def _estimate_after_charge(period: str, today: dt.date):
@@ -187,21 +202,13 @@ def _estimate_after_charge(period: str, today: dt.date):
 
 
 def _owing_by_wallet(period: str, queryset):
-    """`selectors.owing`, asking "charged already?" of the wallet's (wallet, period) unique
-    index instead of the transfers' (kind, period) index. During a run that index's statistics
-    still say the period has no charge, so PostgreSQL re-scans every charge posted so far for
-    each account of each chunk (quadratic: hours at a million accounts); the unique index answers
-    each account with one probe whatever the statistics say (DESIGN.md §12, `manage.py bench`)."""
+    """`selectors.owing`, asking "charged already?" of the wallet's (wallet, period) unique index
+    (`selectors.charged_by_wallet`): during a run the statistics still say the period has no
+    charge."""
     charge_day = dates.charge_date(period)
-    # `period` is compared through an expression so that only the (wallet, period) index fits.
-    charged = (
-        Transfer.objects.filter(kind=TransferKind.CONSUMPTION, debit_account_id=OuterRef("wallet__id"))
-        .annotate(charged_period=Concat("period", Value("")))
-        .filter(charged_period=period)
-    )
     return (
         queryset.filter(eligible_q(charge_day))
-        .filter(~Exists(charged))
+        .filter(~charged_by_wallet(period))
         .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
         .annotate(charge_amount=amount_expression(rule_at(charge_day)))
     )
@@ -220,11 +227,13 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
         # A chunk's statements are planned as costly enough to JIT-compile, which takes longer
         # than running them; over hundreds of chunks that is most of the run.
         cursor.execute("SET LOCAL jit = off")
-        missing_sql, missing_params = due.filter(wallet__isnull=True).values(missing_id=F("pk")).query.sql_with_params()
-        cursor.execute(_CREATE_WALLETS.format(missing_sql=missing_sql), [now, *missing_params])
+        range_sql, range_params = queryset.values("pk").query.sql_with_params()
+        cursor.execute(_OPEN_MISSING_WALLETS.format(range_sql=range_sql), [now, *range_params])
+        # The range's wallets, locked in id order (those that owe nothing too: cheaper than
+        # asking who owes twice, and nothing else writes a wallet during its charge).
         wallet_ids = list(
             LedgerAccount.objects.select_for_update(of=("self",))
-            .filter(kind=LedgerAccountKind.WALLET, customer_id__in=due.values("pk"))
+            .filter(kind=LedgerAccountKind.WALLET, customer_id__in=queryset.values("pk"))
             .order_by("pk")
             .values_list("pk", flat=True)
         )
@@ -246,9 +255,9 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
             .query.sql_with_params()
         )
         estimate_sql = (
-            "w.balance - inserted.amount - owing.next_charge"
+            "w.balance - owing.amount - owing.next_charge"
             if next_charge is not None
-            else "w.estimated_balance - inserted.amount"
+            else "w.estimated_balance - owing.amount"
         )
         cursor.execute(
             _INSERT_CONSUMPTION.format(owing_sql=owing_sql, estimate_sql=estimate_sql),
@@ -266,12 +275,14 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
                 rule.points_per_extra_user,
             ],
         )
-        inserted = cursor.fetchall()
-        if not inserted:
+        owed, moved, posted, total, charged_ids = cursor.fetchone()
+        if not owed == moved == posted:
+            # The wallets moved by what was owed: every owing row must have been inserted.
+            raise ChargeConflict(f"{period}: {owed} owing, {posted} posted, {moved} wallets moved")
+        if not posted:
             return 0, 0
-        total = sum(amount for _customer, amount in inserted)
-        ledger.lock_accounts(consumed)
+        # The `consumed` account last (the lock order); the UPDATE takes its row lock.
         LedgerAccount.objects.filter(pk=consumed.pk).update(balance=F("balance") + total)
         if next_charge is None:
-            refresh_estimates(CustomerAccount.objects.filter(pk__in=[c for c, _a in inserted]), today=today)
-    return len(inserted), total
+            refresh_estimates(CustomerAccount.objects.filter(pk__in=charged_ids), today=today)
+    return posted, int(total)

@@ -12,6 +12,7 @@ from accounts.selectors import approval_due_date, approval_is_overdue, customer_
 from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
 from audit.models import AuditEvent
 from msp_portal.errors import DomainError
+from points.models import LedgerAccount
 
 pytestmark = pytest.mark.django_db
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -71,6 +72,17 @@ def test_registration_refuses_contracted_users_outside_the_range(msp_admin, user
 def test_a_privileged_msp_registers_for_its_child_msp(pmsp_admin, msp_org):
     customer = services.customer_register(actor=pmsp_admin, organization=msp_org, data=registration())
     assert customer.organization == msp_org
+    # The wallet is opened with the account, in the child MSP's name (the list's points scope).
+    wallet = LedgerAccount.objects.get(customer=customer)
+    assert (wallet.kind, wallet.msp_id, wallet.registered_at) == ("wallet", msp_org.pk, customer.registered_at)
+    assert (wallet.balance, wallet.estimated_balance) == (0, 0)
+
+
+def test_a_refused_registration_opens_no_wallet(msp_admin):
+    register(msp_admin)
+    with pytest.raises(DomainError):
+        register(msp_admin, company_name="別の会社")
+    assert LedgerAccount.objects.filter(kind="wallet").count() == 1
 
 
 def test_approval_provisions_the_account_and_tells_the_registrant_in_their_language(

@@ -155,6 +155,36 @@ def test_paging_stops_at_the_reachable_depth_with_a_message(client_for, msp_admi
     assert 'rel="next"' in first and "ページ送り" not in first
 
 
+@pytest.mark.parametrize("sort", ["", "-estimated_balance", "points_balance", "company_name"])
+def test_a_later_page_holds_exactly_the_rows_that_follow_in_the_lists_order(
+    client_for, msp_admin, msp_org, sort, settings
+):
+    settings.PORTAL_PAGE_SIZES = [5, 25]
+    # Later pages are read by their ids first (late row look-up): the rows and their order must be
+    # those of the whole list, points included.
+    for index in range(12):
+        CustomerAccountFactory(
+            organization=msp_org,
+            company_name=f"会社{index:02d}",
+            points_balance=(index * 7) % 5,
+            estimated_balance=(index * 5) % 4 - 2,
+        )
+    CustomerAccountFactory(organization=OrganizationFactory(kind="msp"))  # another MSP's: never listed
+    client = client_for(msp_admin)
+    params = {"per_page": 5, "sort": sort} if sort else {"per_page": 5}
+    pages = [client.get(url("list"), params | {"page": page}).content.decode() for page in (1, 2, 3)]
+    links = [re.findall(r'data-testid="customer-link"><span[^>]*>([^<]+)<', page) for page in pages]
+    points = [re.findall(r'data-testid="points-balance">(-?\d+)<', page) for page in pages]
+    everything = client.get(url("list"), params | {"per_page": 25}).content.decode()
+    assert [name for page in links for name in page] == re.findall(
+        r'data-testid="customer-link"><span[^>]*>([^<]+)<', everything
+    )
+    assert [value for page in points for value in page] == re.findall(
+        r'data-testid="points-balance">(-?\d+)<', everything
+    )
+    assert [len(page) for page in links] == [5, 5, 2]
+
+
 def test_the_list_runs_the_same_queries_at_two_page_sizes(client_for, msp_admin, msp_org, support_org):
     CustomerAccountFactory.create_batch(60, organization=msp_org, support_account=support_org)
     client = client_for(msp_admin)

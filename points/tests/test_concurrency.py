@@ -102,7 +102,7 @@ def test_the_same_form_key_submitted_by_many_threads_at_once_moves_points_once(m
 def test_concurrent_replenish_batches_never_overdraw_the_pool(msp_org):
     fund(msp_org, 100)
     customers = [CustomerAccountFactory(organization=msp_org, contracted_users=30) for _ in range(THREADS)]
-    CustomerAccount.objects.with_points().filter(pk__in=[c.pk for c in customers]).update(estimated_balance=-30)
+    LedgerAccount.objects.filter(customer__in=customers).update(estimated_balance=-30)
     succeeded = []
 
     def work(index):

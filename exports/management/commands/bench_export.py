@@ -34,6 +34,7 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount, Membership, Organization, User
 from msp_portal.permissions import OrganizationKind, Role
+from points.models import LedgerAccount, LedgerAccountKind
 
 BENCH_ORG = "Export benchmark MSP"
 BENCH_USER = "bench-export@example.invalid"
@@ -159,18 +160,36 @@ class Command(BaseCommand):
                         cancellation_date=dt.date(2026, 1 + index % 12, 1 + index % 28) if index % 7 == 0 else None,
                         support_account=support if index % 2 else None,
                         reseller_name=f"販売店{index % 50}",
-                        points_balance=(index * 37) % 20_000 - 5_000,
-                        estimated_balance=(index * 37) % 20_000 - 5_000 - (10 + index % 990),
                         registered_at=start + dt.timedelta(minutes=index),
                     )
                 )
                 if len(batch) == 5000:
-                    with transaction.atomic():
-                        CustomerAccount.objects.bulk_create(batch)
+                    self._create(batch)
                     batch = []
             if batch:
-                CustomerAccount.objects.bulk_create(batch)
+                self._create(batch)
         return user
+
+    @staticmethod
+    @transaction.atomic
+    def _create(batch: list[CustomerAccount]) -> None:
+        """The accounts with their wallets (balance and estimate as the list shows them)."""
+        CustomerAccount.objects.bulk_create(batch)
+        wallets = []
+        for customer in batch:
+            index = int(customer.account_code.removeprefix("bench-"))
+            balance = (index * 37) % 20_000 - 5_000
+            wallets.append(
+                LedgerAccount(
+                    kind=LedgerAccountKind.WALLET,
+                    customer_id=customer.pk,
+                    msp_id=customer.organization_id,
+                    registered_at=customer.registered_at,
+                    balance=balance,
+                    estimated_balance=balance - (10 + index % 990),
+                )
+            )
+        LedgerAccount.objects.bulk_create(wallets)
 
     def _spawn(self, variant: str, rows: int) -> dict:
         command = [sys.executable, "manage.py", "bench_export", "--child", variant, "--rows", str(rows)]
