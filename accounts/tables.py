@@ -233,7 +233,8 @@ class PointsColumn(CellColumn):
 
 class CustomerTable(PortalTable):
     """顧客アカウント一覧. Every sortable column sorts by indexed fields ending in `id` (see the
-    indexes on CustomerAccount), so a sorted page is an index range scan at any size.
+    indexes on CustomerAccount, and on the wallet for the points columns), so a sorted page is an
+    index range scan at any size.
 
     django-tables2 draws the header (sort links), picks the visible columns and pages; each body
     row is drawn by render_row straight from the record, one cell function per visible column.

@@ -1,13 +1,13 @@
 """The monthly consumption: charge the eligible accounts of one id range for one period.
 
 Two implementations of one contract, "post every missing charge of the range, once":
-- PostgreSQL: set-based. The range's wallets are locked in id order; one statement inserts the
-  consumption transfers of those that owe (ON CONFLICT DO NOTHING against the per-(wallet,
-  period) unique index and the idempotency key: a conflict under the locks rolls the chunk
-  back), computing each transfer's sequence and balance-after from the locked wallet row (each
-  wallet gets at most one consumption per period, so `last_seq + 1` is exact), and moves the
-  wallet balances and estimates of exactly the rows it inserted (one narrow row per account:
-  the customer row is not written); the `consumed` account moves once per range.
+- PostgreSQL: set-based. The range's wallets are locked in id order; then one statement inserts
+  the consumption transfers of the accounts that owe (under the locks nobody else can charge
+  them: a clash with the per-(wallet, period) unique index or the idempotency key is an error
+  that rolls the chunk back, to be retried), each transfer's sequence and balance-after computed
+  from the locked wallet row (a wallet gets at most one consumption per period, so
+  `last_seq + 1` is exact), and moves those wallets' balances and estimates (one narrow row per
+  account: the customer row is not written); the `consumed` account moves once per range.
 - Everything else (SQLite, a single account): a loop over `points.ledger.post`.
 
 Lock order, shared with the cancellation settlement so they can never deadlock: pools and
@@ -151,7 +151,6 @@ inserted AS (
         ),
         NULL
     FROM owing
-    ON CONFLICT DO NOTHING
     RETURNING customer_id, amount
 ),
 -- Moved by what is owed (one probe per wallet), not joined to `inserted`: a CTE's row count is
@@ -227,6 +226,10 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
         # A chunk's statements are planned as costly enough to JIT-compile, which takes longer
         # than running them; over hundreds of chunks that is most of the run.
         cursor.execute("SET LOCAL jit = off")
+        # The chunk is idempotent and marks itself done in this transaction: if a crash loses
+        # its commit, both are lost together and the next run charges the range again. So the
+        # commit need not wait for the WAL flush.
+        cursor.execute("SET LOCAL synchronous_commit = off")
         range_sql, range_params = queryset.values("pk").query.sql_with_params()
         cursor.execute(_OPEN_MISSING_WALLETS.format(range_sql=range_sql), [now, *range_params])
         # The range's wallets, locked in id order (those that owe nothing too: cheaper than

@@ -91,7 +91,11 @@ def contracted_users_at(moment: dt.datetime):
 
 
 def charged_in(period: str):
-    return Exists(Transfer.objects.filter(kind=TransferKind.CONSUMPTION, customer_id=OuterRef("pk"), period=period))
+    """Whether the account (the outer query's customer) was charged for `period`: one probe of
+    the wallet's (wallet, period) unique index."""
+    return Exists(
+        Transfer.objects.filter(kind=TransferKind.CONSUMPTION, debit_account_id=OuterRef("wallet__id"), period=period)
+    )
 
 
 def charged_by_wallet(period: str):

@@ -74,7 +74,7 @@ def next_charge_expression(today: dt.date):
         return Case(When(chargeable_on(this_25), then=charge_this_month), default=Value(0))
     charged_this_month = Exists(
         Transfer.objects.filter(
-            kind=TransferKind.CONSUMPTION, customer_id=OuterRef("pk"), period=dates.period_of(this_25)
+            kind=TransferKind.CONSUMPTION, debit_account_id=OuterRef("wallet__id"), period=dates.period_of(this_25)
         )
     )
     return Case(

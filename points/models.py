@@ -197,9 +197,14 @@ class Transfer(models.Model):
         ]
         indexes = [
             models.Index(fields=["debit_account", "debit_seq"], name="transfer_debit_seq"),
-            models.Index(fields=["credit_account", "credit_seq"], name="transfer_credit_seq"),
+            # Sides on a system account have no sequence (a consumption's credit side): not indexed.
+            models.Index(
+                fields=["credit_account", "credit_seq"],
+                condition=Q(credit_seq__isnull=False),
+                name="transfer_credit_seq",
+            ),
             models.Index(fields=["customer", "created_at"], name="transfer_customer_time"),
-            models.Index(fields=["kind", "period"], name="transfer_kind_period"),
+            # "Charged for a period?" is asked of the (wallet, period) unique index above.
             # Users are deactivated rather than deleted; this serves the PROTECT check if one is.
             models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="transfer_actor"),
         ]

@@ -222,4 +222,20 @@ class Migration(migrations.Migration):
                 condition=models.Q(("reverses__isnull", False)), fields=("reverses",), name="transfer_reversed_once"
             ),
         ),
+        migrations.RemoveIndex(
+            model_name="transfer",
+            name="transfer_credit_seq",
+        ),
+        migrations.AddIndex(
+            model_name="transfer",
+            index=models.Index(
+                condition=models.Q(("credit_seq__isnull", False)),
+                fields=["credit_account", "credit_seq"],
+                name="transfer_credit_seq",
+            ),
+        ),
+        migrations.RemoveIndex(
+            model_name="transfer",
+            name="transfer_kind_period",
+        ),
     ]
