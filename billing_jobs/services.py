@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Count, F, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Concat, Greatest
 from django.utils import timezone
@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import CustomerAccount, CustomerStatus
 from audit.services import audit_record
-from msp_portal import context, dates
+from msp_portal import context, dates, processes
 from msp_portal.errors import DomainError
 from points import ledger
 from points.models import Transfer, TransferKind
@@ -134,10 +134,17 @@ def _run_chunk_in_worker(chunk_id: int) -> None:
 
 
 def _run_chunks_in_processes(chunk_ids: list[int], workers: int) -> None:
-    """The chunks over `workers` forked processes, each with its own database connection:
-    chunks are independent (disjoint id ranges, one transaction each), as on Celery workers."""
-    connections.close_all()  # a forked child must not share the parent's connection
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    """The chunks over `workers` processes, each with its own database connection: chunks are
+    independent (disjoint id ranges, one transaction each), as on Celery workers. The processes
+    are started fresh ("spawn"): a fork of a process that runs threads can inherit a lock that
+    one of them held, and wait for it for ever."""
+    database = {key: value for key, value in connection.settings_dict.items() if key != "TEST"}
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=processes.start_django,
+        initargs=(database,),
+    ) as pool:
         list(pool.map(_run_chunk_in_worker, chunk_ids))
 
 

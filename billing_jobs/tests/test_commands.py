@@ -112,3 +112,10 @@ def test_charge_period_refuses_bad_and_future_periods(period, message):
     with time_machine.travel(at(D(2026, 11, 25), 3), tick=False), pytest.raises(CommandError, match=message):
         command("charge_period", "--period", period)
     assert not JobRun.objects.exists()
+
+
+@pytest.mark.parametrize("workers", ["0", "-2"])
+def test_charge_period_refuses_fewer_than_one_worker(workers):
+    with time_machine.travel(at(D(2026, 11, 25), 3), tick=False), pytest.raises(CommandError, match="at least 1"):
+        command("charge_period", "--period", "2026-10", "--workers", workers)
+    assert not JobRun.objects.exists()

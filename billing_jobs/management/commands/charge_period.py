@@ -19,9 +19,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--period", required=True, help="The period YYYY-MM (its 25th must have come).")
         parser.add_argument("--dry-run", action="store_true", help="Print the per-MSP totals; change nothing.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Charge the chunks in this many processes (PostgreSQL; default 1).",
+        )
 
     def handle(self, *args, **options):
         period = options["period"]
+        if options["workers"] < 1:
+            raise CommandError("--workers must be at least 1.")
         if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
             raise CommandError(f"Not a period (YYYY-MM): {period!r}")
         if dates.charge_date(period) > dates.today():
@@ -32,7 +40,7 @@ class Command(BaseCommand):
             return
         try:
             with context.acting(channel="command"):
-                job = charge_period(period, triggered_by="command")
+                job = charge_period(period, workers=options["workers"], triggered_by="command")
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         print_job(self.stdout, job)
