@@ -3,7 +3,7 @@
 A separate AdminSite, mounted only by the benchmark's URLconf (bench.urls), so the product's
 admin is unchanged. Same page size, same default order, same search index (`search_text`
 partial match), a "shortage expected" filter on the stored estimate, an MSP filter; the points
-come from the wallet as in the product (`with_points`).
+come from the wallet (`list_select_related`), as an admin would write it.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ class ShortageFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(estimated_balance__lt=0)
+            return queryset.filter(wallet__estimated_balance__lt=0)
         if self.value() == "no":
-            return queryset.filter(estimated_balance__gte=0)
+            return queryset.filter(wallet__estimated_balance__gte=0)
         return queryset
 
 
@@ -43,22 +43,20 @@ class CustomerAccountBaselineAdmin(admin.ModelAdmin):
     )
     # Positions in list_display for the `o` parameter (1-based), used by the benchmark.
     ORDER_COLUMNS = {name: index for index, name in enumerate(list_display, 1)}
-    list_select_related = ("organization", "support_account")
+    list_select_related = ("organization", "support_account", "wallet")
     list_filter = (ShortageFilter, "organization")
     search_fields = ("search_text__contains",)
     ordering = ("-registered_at", "-id")
     list_per_page = 25
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_points()
-
-    @admin.display(description="current points", ordering="points_balance")
+    # The points come from the wallet, joined for the page's rows (not for the admin's counts).
+    @admin.display(description="current points", ordering="wallet__balance")
     def points_balance(self, obj):
-        return obj.points_balance
+        return obj.wallet.balance
 
-    @admin.display(description="estimated points", ordering="estimated_balance")
+    @admin.display(description="estimated points", ordering="wallet__estimated_balance")
     def estimated_balance(self, obj):
-        return obj.estimated_balance
+        return obj.wallet.estimated_balance
 
 
 site = admin.AdminSite(name="bench_admin")
