@@ -43,33 +43,30 @@ def pool_for(organization: Organization | int) -> LedgerAccount:
     return _get_or_create(kind=LedgerAccountKind.POOL, organization_id=organization_id)
 
 
-def open_wallet(customer: CustomerAccount) -> LedgerAccount:
-    """Open the wallet of a new customer (in the customer's creating transaction): every
-    customer has one, since the list reads its points and sorts by them from there."""
-    return LedgerAccount.objects.create(
+def new_wallet(customer: CustomerAccount, *, balance: int = 0, estimate: int = 0) -> LedgerAccount:
+    """An unsaved wallet for `customer`, with the copies of its MSP and registration time that the
+    list sorts and filters by (points.models.LedgerAccount)."""
+    return LedgerAccount(
         kind=LedgerAccountKind.WALLET,
         customer_id=customer.pk,
         msp_id=customer.organization_id,
         registered_at=customer.registered_at,
-        estimated_balance=0,
+        balance=balance,
+        estimated_balance=estimate,
     )
+
+
+def open_wallet(customer: CustomerAccount) -> LedgerAccount:
+    """Open the wallet of a new customer (in the customer's creating transaction): every
+    customer has one, since the list reads its points and sorts by them from there."""
+    wallet = new_wallet(customer)
+    wallet.save()
+    return wallet
 
 
 def open_wallets(customers: list[CustomerAccount]) -> None:
     """`open_wallet` for customers created together (demo data, bulk loads)."""
-    LedgerAccount.objects.bulk_create(
-        [
-            LedgerAccount(
-                kind=LedgerAccountKind.WALLET,
-                customer_id=customer.pk,
-                msp_id=customer.organization_id,
-                registered_at=customer.registered_at,
-                estimated_balance=0,
-            )
-            for customer in customers
-        ],
-        batch_size=1000,
-    )
+    LedgerAccount.objects.bulk_create([new_wallet(customer) for customer in customers], batch_size=1000)
 
 
 def wallet_for(customer: CustomerAccount | int) -> LedgerAccount:
@@ -78,14 +75,13 @@ def wallet_for(customer: CustomerAccount | int) -> LedgerAccount:
     wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=customer_id).first()
     if wallet is not None:
         return wallet
-    row = CustomerAccount.objects.values("organization_id", "registered_at").get(pk=customer_id)
-    return _get_or_create(
-        kind=LedgerAccountKind.WALLET,
-        customer_id=customer_id,
-        msp_id=row["organization_id"],
-        registered_at=row["registered_at"],
-        estimated_balance=0,
-    )
+    owner = CustomerAccount.objects.only("organization_id", "registered_at").get(pk=customer_id)
+    try:
+        # A savepoint, so a concurrent opener's win does not break the caller's transaction.
+        with transaction.atomic():
+            return open_wallet(owner)
+    except IntegrityError:
+        return LedgerAccount.objects.get(kind=LedgerAccountKind.WALLET, customer_id=customer_id)
 
 
 def system_account(kind: str) -> LedgerAccount:

@@ -51,19 +51,12 @@ class CustomerAccountFactory(factory.django.DjangoModelFactory):
     def _create(cls, model_class, *args, **kwargs):
         # Every customer has a wallet (the services open it with the account). A test may give
         # the wallet's balance and estimate directly, as the list shows them.
-        from points.models import LedgerAccount, LedgerAccountKind
+        from points.ledger import new_wallet
 
         balance = kwargs.pop("points_balance", 0)
         estimate = kwargs.pop("estimated_balance", balance)
         customer = super()._create(model_class, *args, **kwargs)
-        LedgerAccount.objects.create(
-            kind=LedgerAccountKind.WALLET,
-            customer=customer,
-            msp_id=customer.organization_id,
-            registered_at=customer.registered_at,
-            balance=balance,
-            estimated_balance=estimate,
-        )
+        new_wallet(customer, balance=balance, estimate=estimate).save()
         return customer
 
     @factory.post_generation

@@ -34,7 +34,8 @@ from django.utils import timezone
 
 from accounts.models import CustomerAccount, Membership, Organization, User
 from msp_portal.permissions import OrganizationKind, Role
-from points.models import LedgerAccount, LedgerAccountKind
+from points import ledger
+from points.models import LedgerAccount
 
 BENCH_ORG = "Export benchmark MSP"
 BENCH_USER = "bench-export@example.invalid"
@@ -179,16 +180,7 @@ class Command(BaseCommand):
         for customer in batch:
             index = int(customer.account_code.removeprefix("bench-"))
             balance = (index * 37) % 20_000 - 5_000
-            wallets.append(
-                LedgerAccount(
-                    kind=LedgerAccountKind.WALLET,
-                    customer_id=customer.pk,
-                    msp_id=customer.organization_id,
-                    registered_at=customer.registered_at,
-                    balance=balance,
-                    estimated_balance=balance - (10 + index % 990),
-                )
-            )
+            wallets.append(ledger.new_wallet(customer, balance=balance, estimate=balance - (10 + index % 990)))
         LedgerAccount.objects.bulk_create(wallets)
 
     def _spawn(self, variant: str, rows: int) -> dict:
