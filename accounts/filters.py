@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from msp_portal.permissions import OrganizationKind
 
 from .models import CustomerStatus, Organization
-from .selectors import customer_search, in_organizations, managed_organization_ids
+from .selectors import customer_search, managed_organization_ids
 
 NO_SUPPORT_ACCOUNT = "none"
 
@@ -92,7 +92,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(support_account_id=int(value))
 
     def filter_organization(self, queryset, name, value):
-        return in_organizations(queryset, [int(value)])
+        return queryset.filter(organization_id=int(value))
 
     def filter_shortage(self, queryset, name, value):
         # The stored estimate (points.estimates) is negative when the next 25th's charge

@@ -52,12 +52,7 @@ def customers_visible_to(user: User) -> QuerySet[CustomerAccount]:
     if organization.kind == OrganizationKind.SUPPORT:
         return queryset.filter(support_account=organization)
     ids = managed_organization_ids(user)
-    return queryset if ids is None else in_organizations(queryset, ids)
-
-
-def in_organizations(queryset: QuerySet[CustomerAccount], ids: list[int]) -> QuerySet[CustomerAccount]:
-    """Customers of these MSPs."""
-    return queryset.filter(organization_id__in=ids)
+    return queryset if ids is None else queryset.filter(organization_id__in=ids)
 
 
 def get_customer_for_user(user: User, pk, *, cap: Cap | None = None) -> CustomerAccount:

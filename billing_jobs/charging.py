@@ -29,7 +29,7 @@ from points.estimates import chargeable_on, consumption_expression, next_charge_
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from points.rules import rule_at
 
-from .selectors import amount_expression, charged_by_wallet, contracted_users_at, eligible_q, owing
+from .selectors import owing
 
 
 def consumption_key(customer_id: int, period: str) -> str:
@@ -200,19 +200,6 @@ def _estimate_after_charge(period: str, today: dt.date):
     return Case(When(chargeable_on(day), then=consumption_expression(rule_at(day))), default=Value(0))
 
 
-def _owing_by_wallet(period: str, queryset):
-    """`selectors.owing`, asking "charged already?" of the wallet's (wallet, period) unique index
-    (`selectors.charged_by_wallet`): during a run the statistics still say the period has no
-    charge."""
-    charge_day = dates.charge_date(period)
-    return (
-        queryset.filter(eligible_q(charge_day))
-        .filter(~charged_by_wallet(period))
-        .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
-        .annotate(charge_amount=amount_expression(rule_at(charge_day)))
-    )
-
-
 def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
     charge_day = dates.charge_date(period)
     rule = rule_at(charge_day)
@@ -220,7 +207,7 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
     # (DESIGN.md §12, measured by `manage.py bench`).
     next_charge = _estimate_after_charge(period, today)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
-    due = _owing_by_wallet(period, queryset).filter(charge_amount__gt=0)
+    due = owing(period, queryset).filter(charge_amount__gt=0)
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
         # A chunk's statements are planned as costly enough to JIT-compile, which takes longer

@@ -32,11 +32,12 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Concat, Greatest
+from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, Organization
 from msp_portal import dates
-from points.models import ConsumptionRule, Transfer, TransferKind
+from points.estimates import charged_for
+from points.models import ConsumptionRule
 from points.rules import rule_at
 
 ENDED_STATUSES = (CustomerStatus.CANCELLED, CustomerStatus.MERGED)
@@ -90,28 +91,6 @@ def contracted_users_at(moment: dt.datetime):
     )
 
 
-def charged_in(period: str):
-    """Whether the account (the outer query's customer) was charged for `period`: one probe of
-    the wallet's (wallet, period) unique index."""
-    return Exists(
-        Transfer.objects.filter(kind=TransferKind.CONSUMPTION, debit_account_id=OuterRef("wallet__id"), period=period)
-    )
-
-
-def charged_by_wallet(period: str):
-    """ "Charged for `period` already?" asked of the wallet's (wallet, period) unique index, one
-    probe per account whatever the statistics say. Through the transfers' (kind, period) index
-    instead, PostgreSQL plans by statistics that still say "no charge" right after a run has
-    posted 850,000 of them, and rescans them all for every account (quadratic: hours at a
-    million accounts). `period` is compared through an expression so that only the unique index
-    fits (DESIGN.md §12, measured by `manage.py bench`)."""
-    return Exists(
-        Transfer.objects.filter(kind=TransferKind.CONSUMPTION, debit_account_id=OuterRef("wallet__id"))
-        .annotate(charged_period=Concat("period", Value("")))
-        .filter(charged_period=period)
-    )
-
-
 def owing_range_starts(period: str, lowest_id: int, size: int) -> list[int]:
     """The first ids of the `size`-wide id ranges (counted from `lowest_id`) that hold at least
     one account eligible for `period` and not charged for it: the run plans chunks only where
@@ -122,7 +101,7 @@ def owing_range_starts(period: str, lowest_id: int, size: int) -> list[int]:
     bucket = ExpressionWrapper((F("pk") - Value(lowest_id)) / Value(size), output_field=BigIntegerField())
     buckets = (
         CustomerAccount.objects.filter(eligible_q(charge_day))
-        .filter(~charged_by_wallet(period))
+        .filter(~charged_for(period))
         .annotate(bucket=bucket)
         .values_list("bucket", flat=True)
         .distinct()
@@ -150,7 +129,7 @@ def owing(period: str, queryset: QuerySet[CustomerAccount] | None = None) -> Que
     queryset = CustomerAccount.objects.all() if queryset is None else queryset
     return (
         queryset.filter(eligible_q(charge_day))
-        .filter(~charged_in(period))
+        .filter(~charged_for(period))
         .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
         .annotate(charge_amount=amount_expression(rule))
     )
