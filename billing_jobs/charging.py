@@ -170,9 +170,9 @@ SELECT (SELECT count(*) FROM owing), (SELECT count(*) FROM wallets), (SELECT cou
 # that somehow has none, so that it is charged like the others.
 _OPEN_MISSING_WALLETS = """
 INSERT INTO points_ledgeraccount (
-    kind, organization_id, customer_id, balance, last_seq, created_at, msp_id, registered_at, estimated_balance
+    kind, organization_id, customer_id, balance, last_seq, created_at, msp_id, estimated_balance
 )
-SELECT 'wallet', NULL, c.id, 0, 0, %s::timestamptz, c.organization_id, c.registered_at, 0
+SELECT 'wallet', NULL, c.id, 0, 0, %s::timestamptz, c.organization_id, 0
 FROM accounts_customeraccount c
 WHERE c.id IN ({range_sql})
   AND NOT EXISTS (SELECT 1 FROM points_ledgeraccount w WHERE w.customer_id = c.id)

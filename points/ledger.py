@@ -44,13 +44,12 @@ def pool_for(organization: Organization | int) -> LedgerAccount:
 
 
 def new_wallet(customer: CustomerAccount, *, balance: int = 0, estimate: int = 0) -> LedgerAccount:
-    """An unsaved wallet for `customer`, with the copies of its MSP and registration time that the
-    list sorts and filters by (points.models.LedgerAccount)."""
+    """An unsaved wallet for `customer`, with the copy of its MSP that the list's points sorts use
+    (points.models.LedgerAccount)."""
     return LedgerAccount(
         kind=LedgerAccountKind.WALLET,
         customer_id=customer.pk,
         msp_id=customer.organization_id,
-        registered_at=customer.registered_at,
         balance=balance,
         estimated_balance=estimate,
     )
@@ -75,7 +74,7 @@ def wallet_for(customer: CustomerAccount | int) -> LedgerAccount:
     wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=customer_id).first()
     if wallet is not None:
         return wallet
-    owner = CustomerAccount.objects.only("organization_id", "registered_at").get(pk=customer_id)
+    owner = CustomerAccount.objects.only("organization_id").get(pk=customer_id)
     try:
         # A savepoint, so a concurrent opener's win does not break the caller's transaction.
         with transaction.atomic():

@@ -49,12 +49,11 @@ class LedgerAccount(models.Model):
     # charge rewrites one narrow row instead of the customer's (28 indexes, a trigram index):
     # at a million accounts that is the difference between minutes and seconds (DESIGN.md §12).
     estimated_balance = models.BigIntegerField(_("estimated points after the next 25th"), null=True, blank=True)
-    # Copies of the customer's MSP and registration time (neither ever changes), so that the
-    # MSP-scoped sorts by points and the "shortage expected" filter are served by these indexes.
+    # A copy of the customer's MSP (which never changes), so that the MSP-scoped sorts by points
+    # are served by these indexes.
     msp = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
-    registered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("ledger account")
@@ -70,7 +69,6 @@ class LedgerAccount(models.Model):
                         customer__isnull=False,
                         organization__isnull=True,
                         msp__isnull=False,
-                        registered_at__isnull=False,
                         estimated_balance__isnull=False,
                     )
                     | Q(kind__in=SYSTEM_KINDS, organization__isnull=True, customer__isnull=True)
@@ -84,23 +82,14 @@ class LedgerAccount(models.Model):
             ),
         ]
         # The customer list's points columns: sorts by current points and by the estimate (MSP
-        # scope and all), and "shortage expected" under the default sort (by registration).
-        # Each ends in `customer` (= the customer's id) for the list's stable tie-breaker.
+        # scope and all). Each ends in `customer` (= the customer's id) for the list's stable
+        # tie-breaker. The "shortage expected" filter under the default sort walks the customer's
+        # registration index and probes each wallet (partial indexes here went unused).
         indexes = [
             models.Index(fields=["msp", "balance", "customer"], name="wallet_msp_points"),
             models.Index(fields=["balance", "customer"], name="wallet_points"),
             models.Index(fields=["msp", "estimated_balance", "customer"], name="wallet_msp_estimate"),
             models.Index(fields=["estimated_balance", "customer"], name="wallet_estimate"),
-            models.Index(
-                fields=["msp", "registered_at", "customer"],
-                condition=Q(estimated_balance__lt=0),
-                name="wallet_msp_short_registered",
-            ),
-            models.Index(
-                fields=["registered_at", "customer"],
-                condition=Q(estimated_balance__lt=0),
-                name="wallet_short_registered",
-            ),
         ]
 
     def __str__(self) -> str:

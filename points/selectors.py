@@ -236,13 +236,13 @@ def check_single_consumption_per_period() -> list[Problem]:
 
 
 def check_customers_have_wallets() -> list[Problem]:
-    """Every customer has one wallet, with its customer's MSP and registration time (the list
-    reads its points from there and sorts by them through the wallet's indexes)."""
+    """Every customer has one wallet, with its customer's MSP (the list reads its points from
+    there and sorts by them through the wallet's indexes)."""
     wallets = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=OuterRef("pk"))
     missing = CustomerAccount.objects.filter(~Exists(wallets)).order_by("pk").values("pk", "account_code")
     drifted = (
         LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET)
-        .exclude(msp_id=F("customer__organization_id"), registered_at=F("customer__registered_at"))
+        .exclude(msp_id=F("customer__organization_id"))
         .order_by("pk")
         .values("customer_id", "customer__account_code")
     )
@@ -253,7 +253,7 @@ def check_customers_have_wallets() -> list[Problem]:
         Problem(
             "customer_wallet",
             f"customer {row['customer__account_code']} (id {row['customer_id']}): "
-            "the wallet's MSP or registration time differs from the customer's",
+            "the wallet's MSP differs from the customer's",
         )
         for row in drifted[:REPORT_LIMIT]
     ]

@@ -1,5 +1,5 @@
 """The customer list's points move from the customer row to the wallet (DESIGN.md §12): every
-customer gets a wallet, each wallet copies its customer's estimate, MSP and registration time
+customer gets a wallet, each wallet copies its customer's estimate and MSP
 (accounts 0005 then drops the customer columns). The transfer table loses the indexes that other
 indexes already lead with, and the database key of its `customer` column."""
 
@@ -17,14 +17,13 @@ WHERE NOT EXISTS (SELECT 1 FROM points_ledgeraccount w WHERE w.customer_id = c.i
 COPY_LIST_FIELDS = {
     "postgresql": """
 UPDATE points_ledgeraccount w
-SET estimated_balance = c.estimated_balance, msp_id = c.organization_id, registered_at = c.registered_at
+SET estimated_balance = c.estimated_balance, msp_id = c.organization_id
 FROM accounts_customeraccount c WHERE c.id = w.customer_id
 """,
     "sqlite": """
 UPDATE points_ledgeraccount
 SET estimated_balance = (SELECT c.estimated_balance FROM accounts_customeraccount c WHERE c.id = customer_id),
-    msp_id = (SELECT c.organization_id FROM accounts_customeraccount c WHERE c.id = customer_id),
-    registered_at = (SELECT c.registered_at FROM accounts_customeraccount c WHERE c.id = customer_id)
+    msp_id = (SELECT c.organization_id FROM accounts_customeraccount c WHERE c.id = customer_id)
 WHERE customer_id IS NOT NULL
 """,
 }
@@ -72,11 +71,6 @@ class Migration(migrations.Migration):
                 related_name="+",
                 to="accounts.organization",
             ),
-        ),
-        migrations.AddField(
-            model_name="ledgeraccount",
-            name="registered_at",
-            field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.RunPython(copy_points_to_wallets, migrations.RunPython.noop, elidable=False),
         migrations.AlterField(
@@ -170,22 +164,6 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["estimated_balance", "customer"], name="wallet_estimate"),
         ),
         migrations.AddIndex(
-            model_name="ledgeraccount",
-            index=models.Index(
-                condition=models.Q(("estimated_balance__lt", 0)),
-                fields=["msp", "registered_at", "customer"],
-                name="wallet_msp_short_registered",
-            ),
-        ),
-        migrations.AddIndex(
-            model_name="ledgeraccount",
-            index=models.Index(
-                condition=models.Q(("estimated_balance__lt", 0)),
-                fields=["registered_at", "customer"],
-                name="wallet_short_registered",
-            ),
-        ),
-        migrations.AddIndex(
             model_name="transfer",
             index=models.Index(condition=models.Q(("actor__isnull", False)), fields=["actor"], name="transfer_actor"),
         ),
@@ -200,7 +178,6 @@ class Migration(migrations.Migration):
                         ("kind", "wallet"),
                         ("msp__isnull", False),
                         ("organization__isnull", True),
-                        ("registered_at__isnull", False),
                     ),
                     models.Q(
                         ("customer__isnull", True),

@@ -472,9 +472,9 @@ class Command(BaseCommand):
             "wallets",
             """
             INSERT INTO points_ledgeraccount (
-                id, kind, customer_id, balance, last_seq, created_at, msp_id, registered_at, estimated_balance)
+                id, kind, customer_id, balance, last_seq, created_at, msp_id, estimated_balance)
             SELECT g.wallet_id, 'wallet', g.id, COALESCE(g.balance, 0), COALESCE(1 + g.charges, 0),
-                c.registered_at, c.organization_id, c.registered_at, COALESCE(g.balance, 0) - ({due})
+                c.registered_at, c.organization_id, COALESCE(g.balance, 0) - ({due})
             FROM bench_gen g JOIN accounts_customeraccount c ON c.id = g.id
             """.format(
                 due=_due_sql(
