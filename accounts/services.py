@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from django.conf import settings
@@ -24,6 +25,16 @@ from msp_portal.permissions import ROLES_BY_KIND, OrganizationKind, Role
 from .models import Membership, Organization, User
 from .selectors import user_requires_two_factor
 
+# What later apps open with every new organization, in its creating transaction (points: the
+# MSP's pool). Registered from their AppConfig.ready, so that accounts imports none of them.
+_organization_openers: list[Callable[[Organization], object]] = []
+
+
+def on_organization_created(opener: Callable[[Organization], object]) -> None:
+    """Register `opener(organization)`, called inside `organization_create`'s transaction."""
+    if opener not in _organization_openers:
+        _organization_openers.append(opener)
+
 
 @transaction.atomic
 def organization_create(
@@ -41,6 +52,8 @@ def organization_create(
     organization = Organization.objects.create(
         name=name, kind=kind, parent=parent, require_two_factor=require_two_factor
     )
+    for opener in _organization_openers:
+        opener(organization)
     audit_record(
         actor=actor,
         action="organization.create",

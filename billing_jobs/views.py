@@ -17,7 +17,7 @@ from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required
-from points.models import LedgerAccount, LedgerAccountKind
+from points.models import LedgerAccount
 
 from .cancellation import WITHDRAWABLE, customer_cancel, customer_schedule_cancellation
 from .forms import CancelForm, CancellationDateForm
@@ -71,7 +71,8 @@ def _settlement_preview(customer: CustomerAccount) -> dict:
         )
     after = customer.points_balance - owed
     pool_balance = (
-        LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization_id=customer.organization_id)
+        LedgerAccount.objects.pools()
+        .filter(organization_id=customer.organization_id)
         .values_list("balance", flat=True)
         .first()
         or 0

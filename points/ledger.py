@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import CustomerAccount, Organization
 from msp_portal.errors import DomainError
+from msp_portal.permissions import OrganizationKind
 
 from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, Transfer
 
@@ -37,10 +38,32 @@ def _get_or_create(**lookup) -> LedgerAccount:
         return LedgerAccount.objects.get(**lookup)
 
 
+POOL_KINDS = (OrganizationKind.MSP, OrganizationKind.PRIVILEGED_MSP)
+
+
+class NoPool(LookupError):
+    """An organization without a live pool: it is not an MSP, or its pool was never opened (a
+    broken invariant that `verify_ledger` reports)."""
+
+
+def open_pool(organization: Organization) -> LedgerAccount | None:
+    """Open the point pool of a new MSP organization, in the organization's creating transaction
+    (registered with accounts.services.organization_create by PointsConfig.ready). Other kinds
+    of organization hold no points."""
+    if organization.kind not in POOL_KINDS:
+        return None
+    return LedgerAccount.objects.create(kind=LedgerAccountKind.POOL, organization_id=organization.pk)
+
+
 def pool_for(organization: Organization | int) -> LedgerAccount:
-    """The MSP's point pool (created on first use)."""
+    """The MSP's live point pool. It is never created here: a pool created on first use let
+    concurrent first uses each create one (the schema's one-pool constraint settles a race
+    only where it exists), so it is opened with its organization."""
     organization_id = organization if isinstance(organization, int) else organization.pk
-    return _get_or_create(kind=LedgerAccountKind.POOL, organization_id=organization_id)
+    pool = LedgerAccount.objects.pools().filter(organization_id=organization_id).first()
+    if pool is None:
+        raise NoPool(f"organization {organization_id} has no point pool")
+    return pool
 
 
 def new_wallet(customer: CustomerAccount, *, balance: int = 0, estimate: int = 0) -> LedgerAccount:

@@ -25,6 +25,14 @@ class LedgerAccountKind(models.TextChoices):
 SYSTEM_KINDS = (LedgerAccountKind.ISSUANCE, LedgerAccountKind.CONSUMED)
 
 
+class LedgerAccountQuerySet(models.QuerySet):
+    def pools(self) -> LedgerAccountQuerySet:
+        """The MSPs' live pools: one per MSP organization (`ledger_one_pool_per_msp`). A pool
+        retired into another (points 0004, which merged pools that a race had split) is never
+        found here, so no code path can post to it or read it as the MSP's pool."""
+        return self.filter(kind=LedgerAccountKind.POOL, retired_into__isnull=True)
+
+
 class LedgerAccount(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=LedgerAccountKind.choices)
     organization = models.ForeignKey(
@@ -54,6 +62,13 @@ class LedgerAccount(models.Model):
     msp = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
+    # Pools only: the live pool this one was merged into. A retired pool keeps its transfers and
+    # holds 0 points (ledger_retired_pool_empty), and the one-pool constraint ignores it.
+    retired_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+
+    objects = LedgerAccountQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("ledger account")
@@ -74,8 +89,16 @@ class LedgerAccount(models.Model):
                     | Q(kind__in=SYSTEM_KINDS, organization__isnull=True, customer__isnull=True)
                 ),
             ),
+            # One live pool per MSP, in the database: concurrent creators cannot split an MSP's
+            # points over two pools (a unique index that PostgreSQL checks; see docs/architecture.md).
             models.UniqueConstraint(
-                fields=["organization"], condition=Q(kind=LedgerAccountKind.POOL), name="ledger_one_pool_per_msp"
+                fields=["organization"],
+                condition=Q(kind=LedgerAccountKind.POOL, retired_into__isnull=True),
+                name="ledger_one_pool_per_msp",
+            ),
+            models.CheckConstraint(
+                name="ledger_retired_pool_empty",
+                condition=Q(retired_into__isnull=True) | Q(kind=LedgerAccountKind.POOL, balance=0),
             ),
             models.UniqueConstraint(
                 fields=["kind"], condition=Q(kind__in=SYSTEM_KINDS), name="ledger_one_system_account"

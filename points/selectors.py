@@ -28,7 +28,7 @@ from accounts.models import CustomerAccount, Organization, User
 from accounts.selectors import managed_organization_ids
 from msp_portal.permissions import OrganizationKind
 
-from .models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 
 # --- Pools -----------------------------------------------------------------------------------
 
@@ -52,16 +52,14 @@ def pool_organization_for_user(user: User, organization_id) -> Organization:
 def pool_balance(organization: Organization | int) -> int:
     organization_id = organization if isinstance(organization, int) else organization.pk
     balance = (
-        LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization_id=organization_id)
-        .values_list("balance", flat=True)
-        .first()
+        LedgerAccount.objects.pools().filter(organization_id=organization_id).values_list("balance", flat=True).first()
     )
     return balance or 0
 
 
 def pools_in_debt(organization_ids: list[int] | None = None) -> QuerySet[LedgerAccount]:
     """Pools below zero (only cancellation settlement can put one there), worst first."""
-    queryset = LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, balance__lt=0)
+    queryset = LedgerAccount.objects.pools().filter(balance__lt=0)
     if organization_ids is not None:
         queryset = queryset.filter(organization_id__in=organization_ids)
     return queryset.select_related("organization").order_by("balance", "pk")
@@ -105,7 +103,7 @@ def get_transfer_for_user(user: User, pk) -> Transfer:
 
 
 def pool_history(organization: Organization) -> QuerySet[Transfer]:
-    pool = LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization=organization).first()
+    pool = LedgerAccount.objects.pools().filter(organization=organization).first()
     return _account_statement(pool.pk) if pool is not None else _account_statement(0).none()
 
 
@@ -283,6 +281,60 @@ def check_transfer_customers() -> list[Problem]:
     ]
 
 
+def check_one_pool_per_msp() -> list[Problem]:
+    """Every MSP organization has exactly one live pool, no other organization has one, and a
+    retired pool points at a live pool of its own MSP (the schema holds the uniqueness and a
+    retired pool's 0; this also finds what the schema cannot: a missing pool)."""
+    msp_kinds = (OrganizationKind.MSP, OrganizationKind.PRIVILEGED_MSP)
+    live = LedgerAccount.objects.pools().values("organization_id")
+    counts = (
+        Organization.objects.annotate(
+            pools=Count(
+                "ledger_accounts",
+                filter=Q(ledger_accounts__kind=LedgerAccountKind.POOL, ledger_accounts__retired_into__isnull=True),
+            )
+        )
+        .filter((Q(kind__in=msp_kinds) & ~Q(pools=1)) | (~Q(kind__in=msp_kinds) & Q(pk__in=live)))
+        .order_by("pk")
+        .values("pk", "kind", "pools")
+    )
+    problems = [
+        Problem("pools", f"organization {row['pk']} ({row['kind']}): {row['pools']} live pools")
+        for row in counts[:REPORT_LIMIT]
+    ]
+    strays = (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, retired_into__isnull=False)
+        .exclude(
+            retired_into__kind=LedgerAccountKind.POOL,
+            retired_into__retired_into__isnull=True,
+            retired_into__organization_id=F("organization_id"),
+        )
+        .order_by("pk")
+        .values("pk", "organization_id", "retired_into_id")
+    )
+    problems.extend(
+        Problem(
+            "pools",
+            f"retired pool {row['pk']} (organization {row['organization_id']}): retired into "
+            f"{row['retired_into_id']}, which is not that MSP's live pool",
+        )
+        for row in strays[:REPORT_LIMIT]
+    )
+    return problems
+
+
+def check_one_account_per_system_kind() -> list[Problem]:
+    """One issuance and one consumed account (the schema's ledger_one_system_account)."""
+    duplicated = (
+        LedgerAccount.objects.filter(kind__in=SYSTEM_KINDS)
+        .values("kind")
+        .annotate(n=Count("pk"))
+        .filter(n__gt=1)
+        .order_by("kind")
+    )
+    return [Problem("system_accounts", f"{row['n']} {row['kind']} accounts") for row in duplicated]
+
+
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -384,6 +436,8 @@ LEDGER_CHECKS: list[LedgerCheck] = [
     check_customers_have_wallets,
     check_transfer_customers,
     check_sequences_and_balance_after,
+    check_one_pool_per_msp,
+    check_one_account_per_system_kind,
 ]
 
 

@@ -23,7 +23,7 @@ from . import ledger, selectors, services
 from .estimates import label_charge_day
 from .filters import TransferFilter
 from .forms import AdjustmentForm, PointsChangeForm, PurchaseForm, ReplenishForm, ReverseForm, RuleForm
-from .models import ConsumptionRule, LedgerAccount, LedgerAccountKind
+from .models import ConsumptionRule, LedgerAccount
 from .rules import rule_at
 from .tables import RuleTable, StatementTable
 
@@ -227,9 +227,7 @@ def _sees_all(user) -> bool:
 
 def _pool_balances(organizations):
     balances = dict(
-        LedgerAccount.objects.filter(kind=LedgerAccountKind.POOL, organization__in=organizations).values_list(
-            "organization_id", "balance"
-        )
+        LedgerAccount.objects.pools().filter(organization__in=organizations).values_list("organization_id", "balance")
     )
     return [{"organization": o, "balance": balances.get(o.pk, 0)} for o in organizations]
 

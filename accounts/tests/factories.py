@@ -9,9 +9,18 @@ PASSWORD = "correct-horse-battery-staple"
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Organization
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"組織{n}")
     kind = OrganizationKind.MSP
+
+    @factory.post_generation
+    def pool(organization, create, extracted, **kwargs):
+        # As accounts.services.organization_create does: an MSP's pool opens with it.
+        if create:
+            from points.ledger import open_pool
+
+            open_pool(organization)
 
 
 class UserFactory(factory.django.DjangoModelFactory):

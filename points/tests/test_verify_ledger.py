@@ -123,3 +123,39 @@ def test_a_second_consumption_for_the_same_month_is_reported(books, capsys):
         )
     code, output = run(capsys)
     assert code == 1 and "[consumption]" in output and "2026-11" in output
+
+
+def test_an_msp_without_a_pool_is_reported(books, capsys):
+    poolless = OrganizationFactory()
+    LedgerAccount.objects.filter(kind="pool", organization=poolless).delete()
+    code, output = run(capsys)
+    assert code == 1
+    assert "[pools]" in output and f"organization {poolless.pk} (msp): 0 live pools" in output
+
+
+def test_a_pool_on_an_organization_that_is_not_an_msp_is_reported(books, capsys, operator_org):
+    LedgerAccount.objects.create(kind="pool", organization=operator_org)
+    code, output = run(capsys)
+    assert code == 1
+    assert f"organization {operator_org.pk} (operator): 1 live pools" in output
+
+
+def test_a_duplicated_system_account_is_reported(books, capsys):
+    ledger.system_account("consumed")
+    with connection.cursor() as cursor:
+        # Possible only where the schema's one-system-account index is missing.
+        cursor.execute("DROP INDEX IF EXISTS ledger_one_system_account")
+    LedgerAccount.objects.create(kind="consumed")
+    code, output = run(capsys)
+    assert code == 1
+    assert "[system_accounts]" in output and "2 consumed accounts" in output
+
+
+def test_a_retired_pool_that_points_at_another_msps_pool_is_reported(books, capsys):
+    other = OrganizationFactory()
+    stray = LedgerAccount.objects.create(
+        kind="pool", organization=books.organization, retired_into=ledger.pool_for(other)
+    )
+    code, output = run(capsys)
+    assert code == 1
+    assert f"retired pool {stray.pk}" in output

@@ -33,6 +33,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import CustomerAccount, Membership, Organization, User
+from accounts.services import organization_create
 from msp_portal.permissions import OrganizationKind, Role
 from points import ledger
 from points.models import LedgerAccount
@@ -135,10 +136,14 @@ class Command(BaseCommand):
     # --- data ------------------------------------------------------------------------------
 
     def _ensure_rows(self, rows: int) -> User:
-        organization, _ = Organization.objects.get_or_create(name=BENCH_ORG, kind=OrganizationKind.MSP)
-        support, _ = Organization.objects.get_or_create(
-            name="ベンチマーク サポート", kind=OrganizationKind.SUPPORT, parent=organization
-        )
+        organization = Organization.objects.filter(name=BENCH_ORG, kind=OrganizationKind.MSP).first()
+        if organization is None:
+            organization = organization_create(actor=None, name=BENCH_ORG, kind=OrganizationKind.MSP)
+        support = Organization.objects.filter(name="ベンチマーク サポート", parent=organization).first()
+        if support is None:
+            support = organization_create(
+                actor=None, name="ベンチマーク サポート", kind=OrganizationKind.SUPPORT, parent=organization
+            )
         user = User.objects.filter(email=BENCH_USER).first()
         if user is None:
             user = User.objects.create_user(BENCH_USER, name="Export benchmark")
