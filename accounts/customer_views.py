@@ -15,7 +15,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2.paginators import LazyPaginator
@@ -24,6 +23,7 @@ from django_tables2.rows import BoundRows
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
+from msp_portal.requests import page_size, safe_next_url
 from points.views import customer_points_context
 
 from . import customer_services as services
@@ -59,15 +59,6 @@ DEFAULT_ORDERING = ("-registered_at", "-id")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _per_page(request) -> int:
-    sizes = settings.PORTAL_PAGE_SIZES
-    try:
-        value = int(request.GET.get("per_page", sizes[0]))
-    except (TypeError, ValueError):
-        return sizes[0]
-    return value if value in sizes else sizes[0]
 
 
 # How deep paging reaches. A page is an OFFSET, which walks every row before it: page 2,000 of
@@ -140,24 +131,13 @@ def _shows_organization(user) -> bool:
     return managed is None or len(managed) > 1
 
 
-def _back_url(request, default: str) -> str:
-    """Where a popup returns: the page it was opened from (htmx), a safe `next`, or `default`."""
-    candidates = [request.POST.get("next"), request.GET.get("next")]
-    if getattr(request, "htmx", False):
-        candidates.insert(0, request.htmx.current_url)
-    for url in candidates:
-        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-            return url
-    return default
-
-
 def _detail_url(customer) -> str:
     return reverse("customers:detail", args=[customer.pk])
 
 
 def _popup(request, template: str, context: dict[str, Any]):
     # Validation errors re-render the popup with 200 so that htmx swaps it in.
-    context.setdefault("next", _back_url(request, ""))
+    context.setdefault("next", safe_next_url(request, ""))
     return render(request, template, context)
 
 
@@ -190,7 +170,7 @@ def customer_list_table(user, params) -> tuple[CustomerFilter, CustomerTable]:
 def customer_list(request):
     user = request.user
     filterset, table = customer_list_table(user, request.GET)
-    per_page = _per_page(request)
+    per_page = page_size(request)
     _paginate(table, request, per_page)
     return render(
         request,
@@ -237,7 +217,7 @@ def approval_queue(request):
         queryset = queryset.filter(status=status)
     table = ApprovalQueueTable(queryset)
     table.request = request
-    per_page = _per_page(request)
+    per_page = page_size(request)
     _paginate(table, request, per_page)
     return render(
         request,
@@ -263,11 +243,11 @@ def _status_action(request, pk, *, cap: Cap, template: str, form_class=None, run
         except DomainError as exc:
             if form is None:
                 messages.error(request, str(exc))
-                return popup_done(request, _back_url(request, reverse("customers:pending")))
+                return popup_done(request, safe_next_url(request, reverse("customers:pending")))
             form.add_error(None, str(exc))
         else:
             messages.success(request, done_message % {"company": customer.company_name})
-            return popup_done(request, _back_url(request, reverse("customers:pending")))
+            return popup_done(request, safe_next_url(request, reverse("customers:pending")))
     return _popup(request, template, {"customer": customer, "form": form})
 
 
@@ -410,7 +390,7 @@ def _edit(request, pk, *, tab: str, cap: Cap, make_form, save, initial):
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("%(company)s has been updated.") % {"company": customer.company_name})
-            return popup_done(request, _back_url(request, _detail_url(customer)))
+            return popup_done(request, safe_next_url(request, _detail_url(customer)))
     return _popup(
         request,
         "customers/edit_modal.html",
@@ -511,7 +491,7 @@ def customer_contract(request, pk):
             if from_list and getattr(request, "htmx", False):
                 return _row_refresh(request, customer.pk, message)
             messages.success(request, message)
-            return popup_done(request, _back_url(request, _detail_url(customer)))
+            return popup_done(request, safe_next_url(request, _detail_url(customer)))
     return _popup(
         request, "customers/contract_modal.html", {"customer": customer, "form": form, "from_list": from_list}
     )

@@ -18,6 +18,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
+handler400 = "msp_portal.views.bad_request"
 handler403 = "msp_portal.views.permission_denied"
 handler404 = "msp_portal.views.page_not_found"
 handler500 = "msp_portal.views.server_error"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.db import connection
 from django.db.models import Count
 from django.http import HttpResponseServerError, JsonResponse
@@ -65,7 +66,14 @@ def dashboard(request):
     return render(request, "dashboard.html", context)
 
 
-# --- Error pages (wired as handler403/404/500 in urls.py) ------------------------------------------
+# --- Error pages (wired as handler400/403/404/500 in urls.py) --------------------------------------
+
+
+def bad_request(request, exception=None):
+    # A BadRequest says what was wrong with the request, for the user (msp_portal.requests); the
+    # other 400s (a forged host, a broken session) are Django's and say nothing about themselves.
+    message = str(exception) if isinstance(exception, BadRequest) else ""
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def permission_denied(request, exception=None):

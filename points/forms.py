@@ -122,8 +122,9 @@ class ReplenishForm(TokenForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Any id is accepted here; the view resolves them through the tenant scope (404 outside).
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit() and len(str(value)) <= 18
+        # The view has read the ids (msp_portal.requests.selected_ids: 400 for a malformed one)
+        # and resolves them through the tenant scope (404 outside).
+        self.fields["ids"].valid_value = lambda value: True
         self.fields["ids"].error_messages["invalid_choice"] = _("The selection is not valid.")
         self.fields["ids"].error_messages["required"] = _("Select at least one customer account.")
 
