@@ -18,7 +18,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -44,14 +43,15 @@ from . import services
 from .forms import (
     LoginForm,
     OrganizationTwoFactorForm,
+    PortalPasswordChangeForm,
     PortalPasswordResetForm,
+    PortalSetPasswordForm,
     ProfileForm,
     StaffInviteForm,
     StaffRoleForm,
     SupportAccountForm,
     SupportStaffInviteForm,
     TokenForm,
-    bootstrap,
 )
 from .models import Organization, User
 from .selectors import (
@@ -138,11 +138,9 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = PortalSetPasswordForm
     template_name = "registration/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
-
-    def get_form(self, form_class=None):
-        return bootstrap(super().get_form(form_class))
 
     def form_valid(self, form):
         services.user_set_password(user=form.user, password=form.cleaned_data["new_password1"], reason="reset")
@@ -311,7 +309,7 @@ def profile(request):
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def password_change(request):
-    form = bootstrap(PasswordChangeForm(request.user, request.POST or None))
+    form = PortalPasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.user_set_password(user=request.user, password=form.cleaned_data["new_password1"], reason="change")
         # Keep this session signed in; every other session of the user ends.

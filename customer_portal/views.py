@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from accounts.forms import PortalSetPasswordForm
 from accounts.selectors import customers_visible_to
 from audit.services import audit_record
 from msp_portal.errors import DomainError
@@ -89,15 +90,10 @@ def leave(request):
 
 @method_decorator(public, name="dispatch")
 class PasswordSetView(auth_views.PasswordResetConfirmView):
+    form_class = PortalSetPasswordForm
     template_name = "customer_portal/password_set.html"
     success_url = reverse_lazy("login")
     post_reset_login = False
-
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        for field in form.fields.values():
-            field.widget.attrs.setdefault("class", "form-control")
-        return form
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -19,9 +19,9 @@ class SourceModule:
 
 
 def project_apps() -> list[str]:
-    """The installed apps that live in this repository, by package name."""
+    """The installed apps that are top-level packages of this repository, by package name."""
     root = Path(settings.BASE_DIR)
-    return [config.name for config in apps.get_app_configs() if Path(config.path).is_relative_to(root)]
+    return [config.name for config in apps.get_app_configs() if Path(config.path).parent == root]
 
 
 def project_modules() -> Iterator[SourceModule]:
