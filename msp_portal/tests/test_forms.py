@@ -59,3 +59,29 @@ def test_every_form_of_the_portal_is_a_portal_form():
     portal_forms = [cls for cls in subclasses(forms.BaseForm) if cls.__module__.startswith(apps)]
     assert len(portal_forms) > 20
     assert [cls for cls in portal_forms if not issubclass(cls, PortalFormMixin)] == []
+
+
+def _render(source: str, form) -> str:
+    from django.template import Context, Template
+
+    return Template("{% load portal %}" + source).render(Context({"form": form}))
+
+
+def test_the_one_field_partial_draws_each_kind_of_field_its_way():
+    form = Sample(data={"token": "t"})
+    form.add_error(None, "Refused as a whole.")
+    html = _render("{% form_fields form %}", form)
+    assert html.count('data-testid="form-errors"') == 1 and "Refused as a whole." in html
+    assert '<input type="hidden" name="token" value="t" id="id_token">' in html
+    assert '<label class="form-label" for="id_text">Text <span class="text-danger" aria-hidden="true">*</span>' in html
+    assert '<div class="form-check"><input type="checkbox" name="agreed"' in html
+    assert 'class="form-check form-check-inline"><input type="radio" name="radio"' in html
+    assert 'data-testid="field-error-text">' in html
+
+
+def test_a_single_compact_field_has_small_labels_and_no_form_errors():
+    form = Sample(data={})
+    form.add_error(None, "Refused as a whole.")
+    html = _render("{% form_field form.text compact=True %}", form)
+    assert "Refused as a whole." not in html
+    assert '<div class="mb-2">' in html and '<label class="form-label small mb-1" for="id_text">' in html
