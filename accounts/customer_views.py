@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
@@ -233,7 +234,69 @@ def approval_queue(request):
     )
 
 
-def _status_action(request, pk, *, cap: Cap, template: str, form_class=None, run, done_message: str):
+@dataclass(frozen=True)
+class Confirmation:
+    """What a lifecycle popup asks (templates/customers/confirm_modal.html)."""
+
+    key: str  # names the popup's form for tests: "<key>-form"
+    url_name: str  # where it posts, with the account's pk
+    title: str
+    question: str
+    submit: str
+    button: str  # the submit button's Bootstrap style
+
+
+CONFIRM_APPROVE = Confirmation(
+    "approve",
+    "customers:approve",
+    gettext_lazy("Approve application"),
+    gettext_lazy("Approve this application? Provisioning starts right after approval."),
+    gettext_lazy("Approve"),
+    "success",
+)
+CONFIRM_REJECT = Confirmation(
+    "reject",
+    "customers:reject",
+    gettext_lazy("Return application"),
+    gettext_lazy("Return this application to the MSP with a reason. The MSP can correct and resubmit it."),
+    gettext_lazy("Return"),
+    "danger",
+)
+CONFIRM_WITHDRAW = Confirmation(
+    "withdraw",
+    "customers:withdraw",
+    gettext_lazy("Withdraw application"),
+    gettext_lazy("Withdraw this application? The account will not be provisioned; it stays as a record."),
+    gettext_lazy("Withdraw"),
+    "danger",
+)
+CONFIRM_RETRY = Confirmation(
+    "retry",
+    "customers:retry_provisioning",
+    gettext_lazy("Retry provisioning"),
+    gettext_lazy("Start the provisioning of this account again."),
+    gettext_lazy("Retry provisioning"),
+    "warning",
+)
+CONFIRM_ARCHIVE = Confirmation(
+    "archive",
+    "customers:archive",
+    gettext_lazy("Archive"),
+    gettext_lazy("Hide this account from the default list? Nothing is deleted and it can be unarchived."),
+    gettext_lazy("Archive"),
+    "secondary",
+)
+CONFIRM_UNARCHIVE = Confirmation(
+    "unarchive",
+    "customers:unarchive",
+    gettext_lazy("Unarchive"),
+    gettext_lazy("Show this account in the default list again?"),
+    gettext_lazy("Unarchive"),
+    "secondary",
+)
+
+
+def _status_action(request, pk, *, cap: Cap, confirm: Confirmation, form_class=None, run, done_message: str):
     """A popup that confirms one lifecycle action (approve, reject, withdraw, retry, archive)."""
     customer = get_customer_for_user(request.user, pk, cap=cap)
     form = form_class(request.POST or None) if form_class else None
@@ -248,7 +311,7 @@ def _status_action(request, pk, *, cap: Cap, template: str, form_class=None, run
         else:
             messages.success(request, done_message % {"company": customer.company_name})
             return popup_done(request, safe_next_url(request, reverse("customers:pending")))
-    return _popup(request, template, {"customer": customer, "form": form})
+    return _popup(request, "customers/confirm_modal.html", {"customer": customer, "form": form, "confirm": confirm})
 
 
 @capability_required(Cap.CUSTOMERS_APPROVE)
@@ -258,7 +321,7 @@ def customer_approve(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_APPROVE,
-        template="customers/approve_modal.html",
+        confirm=CONFIRM_APPROVE,
         run=lambda customer, data: services.customer_approve(actor=request.user, customer=customer),
         done_message=_("%(company)s has been approved; provisioning has started."),
     )
@@ -271,7 +334,7 @@ def customer_reject(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_APPROVE,
-        template="customers/reject_modal.html",
+        confirm=CONFIRM_REJECT,
         form_class=RejectForm,
         run=lambda customer, data: services.customer_reject(
             actor=request.user, customer=customer, reason=data["reason"]
@@ -287,7 +350,7 @@ def customer_withdraw(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_REGISTER,
-        template="customers/withdraw_modal.html",
+        confirm=CONFIRM_WITHDRAW,
         form_class=WithdrawForm,
         run=lambda customer, data: services.customer_withdraw(
             actor=request.user, customer=customer, reason=data.get("reason", "")
@@ -303,7 +366,7 @@ def customer_retry_provisioning(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_PROVISION,
-        template="customers/retry_modal.html",
+        confirm=CONFIRM_RETRY,
         run=lambda customer, data: services.customer_provisioning_retry(actor=request.user, customer=customer),
         done_message=_("Provisioning of %(company)s has been started again."),
     )
@@ -316,7 +379,7 @@ def customer_archive(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_ARCHIVE,
-        template="customers/archive_modal.html",
+        confirm=CONFIRM_ARCHIVE,
         run=lambda customer, data: services.customer_archive(actor=request.user, customer=customer),
         done_message=_("%(company)s has been archived."),
     )
@@ -329,7 +392,7 @@ def customer_unarchive(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_ARCHIVE,
-        template="customers/unarchive_modal.html",
+        confirm=CONFIRM_UNARCHIVE,
         run=lambda customer, data: services.customer_unarchive(actor=request.user, customer=customer),
         done_message=_("%(company)s is shown in the list again."),
     )
