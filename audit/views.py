@@ -19,6 +19,7 @@ from msp_portal.requests import page_size
 from msp_portal.spreadsheets import neutralise_formula
 
 from .filters import AuditEventFilter
+from .object_types import object_type_label
 from .selectors import audit_events_visible_to
 from .tables import AuditEventTable, change_lines
 
@@ -95,7 +96,7 @@ def audit_event_export(request):
                     _cell(event.actor_label),
                     _cell(event.organization.name if event.organization else ""),
                     _cell(event.action),
-                    _cell(event.object_type),
+                    _cell(object_type_label(event.object_type)),
                     _cell(event.object_id),
                     _cell(event.object_repr),
                     _cell(event.customer.account_code if event.customer else ""),
