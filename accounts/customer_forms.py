@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from customer_portal.menus import CUSTOMER_PORTAL_MENUS, MENU_KEYS
+from msp_portal.forms import PortalForm
 from msp_portal.permissions import OrganizationKind
 
 from .customer_services import CODE_EDITABLE_STATUSES, INFO_FIELDS, RESELLER_FIELDS
@@ -17,19 +18,6 @@ from .selectors import managed_organization_ids, support_accounts_for
 
 ACCOUNT_CODE_RE = re.compile(r"^[a-z0-9-]{3,40}\Z")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\Z")
-
-
-class PortalForm(forms.Form):
-    """Bootstrap classes on every widget, so templates render `{{ field }}` as it is."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, forms.CheckboxSelectMultiple | forms.CheckboxInput):
-                continue
-            css = "form-select" if isinstance(widget, forms.Select) else "form-control"
-            widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
 
 def _fold(value: str) -> str:

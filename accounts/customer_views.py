@@ -1,6 +1,6 @@
-"""Customer account pages: the list (顧客アカウント一覧), the approval queue, the detail page and
-the popups. Views are thin: resolve the account through the access helper, validate a form,
-call one service, answer with a message (or re-render the popup)."""
+"""Customer account pages: the dashboard, the list (顧客アカウント一覧), the approval queue, the
+detail page and the popups. Views are thin: resolve the account through the access helper,
+validate a form, call one service, answer with a message (or re-render the popup)."""
 
 from __future__ import annotations
 
@@ -10,20 +10,21 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
 
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
-from msp_portal.permissions import Cap, capability_required, has_cap
+from msp_portal.permissions import Cap, OrganizationKind, capability_required, has_cap
+from msp_portal.requests import page_size, safe_next_url
 from points.views import customer_points_context
 
 from . import customer_services as services
@@ -50,6 +51,7 @@ from .selectors import (
     customer_contract_history,
     customer_status_history,
     customers_for_list,
+    customers_visible_to,
     get_customer_for_user,
     managed_organization_ids,
 )
@@ -59,15 +61,6 @@ DEFAULT_ORDERING = ("-registered_at", "-id")
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def _per_page(request) -> int:
-    sizes = settings.PORTAL_PAGE_SIZES
-    try:
-        value = int(request.GET.get("per_page", sizes[0]))
-    except (TypeError, ValueError):
-        return sizes[0]
-    return value if value in sizes else sizes[0]
 
 
 # How deep paging reaches. A page is an OFFSET, which walks every row before it: page 2,000 of
@@ -140,25 +133,50 @@ def _shows_organization(user) -> bool:
     return managed is None or len(managed) > 1
 
 
-def _back_url(request, default: str) -> str:
-    """Where a popup returns: the page it was opened from (htmx), a safe `next`, or `default`."""
-    candidates = [request.POST.get("next"), request.GET.get("next")]
-    if getattr(request, "htmx", False):
-        candidates.insert(0, request.htmx.current_url)
-    for url in candidates:
-        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-            return url
-    return default
-
-
 def _detail_url(customer) -> str:
     return reverse("customers:detail", args=[customer.pk])
 
 
 def _popup(request, template: str, context: dict[str, Any]):
     # Validation errors re-render the popup with 200 so that htmx swaps it in.
-    context.setdefault("next", _back_url(request, ""))
+    context.setdefault("next", safe_next_url(request, ""))
     return render(request, template, context)
+
+
+# --- the dashboard ---------------------------------------------------------------------------
+
+# The operator's dashboard counts only its work queue (a few rows, found by status), never
+# every customer account of every MSP.
+OPERATOR_QUEUE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.PROVISIONING, CustomerStatus.PROVISIONING_FAILED)
+
+
+@capability_required(Cap.DASHBOARD_VIEW)
+@require_GET
+def dashboard(request):
+    """Per role, from one grouped query: MSP staff see their customers by status (pending
+    applications first); the operator its approval and provisioning queue across all MSPs;
+    support staff the customers assigned to their support account."""
+    user = request.user
+    organization = user.organization
+    queryset = customers_visible_to(user)
+    if organization.kind == OrganizationKind.OPERATOR:
+        kind = "operator"
+        statuses = OPERATOR_QUEUE
+        queryset = queryset.filter(status__in=statuses)
+    else:
+        kind = "support" if organization.kind == OrganizationKind.SUPPORT else "msp"
+        statuses = tuple(CustomerStatus.values)
+    rows = queryset.values("status").order_by().annotate(n=Count("id"))
+    by_status = {row["status"]: row["n"] for row in rows}
+    labels = dict(CustomerStatus.choices)
+    status_counts = [(value, labels[value], by_status.get(value, 0)) for value in statuses]
+    context = {
+        "dashboard_kind": kind,
+        "status_counts": status_counts,
+        "pending_count": by_status.get(CustomerStatus.PENDING_APPROVAL, 0),
+        "assigned_count": sum(by_status.values()),
+    }
+    return render(request, "dashboard.html", context)
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -190,7 +208,7 @@ def customer_list_table(user, params) -> tuple[CustomerFilter, CustomerTable]:
 def customer_list(request):
     user = request.user
     filterset, table = customer_list_table(user, request.GET)
-    per_page = _per_page(request)
+    per_page = page_size(request)
     _paginate(table, request, per_page)
     return render(
         request,
@@ -237,7 +255,7 @@ def approval_queue(request):
         queryset = queryset.filter(status=status)
     table = ApprovalQueueTable(queryset)
     table.request = request
-    per_page = _per_page(request)
+    per_page = page_size(request)
     _paginate(table, request, per_page)
     return render(
         request,
@@ -253,7 +271,69 @@ def approval_queue(request):
     )
 
 
-def _status_action(request, pk, *, cap: Cap, template: str, form_class=None, run, done_message: str):
+@dataclass(frozen=True)
+class Confirmation:
+    """What a lifecycle popup asks (templates/customers/confirm_modal.html)."""
+
+    key: str  # names the popup's form for tests: "<key>-form"
+    url_name: str  # where it posts, with the account's pk
+    title: str
+    question: str
+    submit: str
+    button: str  # the submit button's Bootstrap style
+
+
+CONFIRM_APPROVE = Confirmation(
+    "approve",
+    "customers:approve",
+    gettext_lazy("Approve application"),
+    gettext_lazy("Approve this application? Provisioning starts right after approval."),
+    gettext_lazy("Approve"),
+    "success",
+)
+CONFIRM_REJECT = Confirmation(
+    "reject",
+    "customers:reject",
+    gettext_lazy("Return application"),
+    gettext_lazy("Return this application to the MSP with a reason. The MSP can correct and resubmit it."),
+    gettext_lazy("Return"),
+    "danger",
+)
+CONFIRM_WITHDRAW = Confirmation(
+    "withdraw",
+    "customers:withdraw",
+    gettext_lazy("Withdraw application"),
+    gettext_lazy("Withdraw this application? The account will not be provisioned; it stays as a record."),
+    gettext_lazy("Withdraw"),
+    "danger",
+)
+CONFIRM_RETRY = Confirmation(
+    "retry",
+    "customers:retry_provisioning",
+    gettext_lazy("Retry provisioning"),
+    gettext_lazy("Start the provisioning of this account again."),
+    gettext_lazy("Retry provisioning"),
+    "warning",
+)
+CONFIRM_ARCHIVE = Confirmation(
+    "archive",
+    "customers:archive",
+    gettext_lazy("Archive"),
+    gettext_lazy("Hide this account from the default list? Nothing is deleted and it can be unarchived."),
+    gettext_lazy("Archive"),
+    "secondary",
+)
+CONFIRM_UNARCHIVE = Confirmation(
+    "unarchive",
+    "customers:unarchive",
+    gettext_lazy("Unarchive"),
+    gettext_lazy("Show this account in the default list again?"),
+    gettext_lazy("Unarchive"),
+    "secondary",
+)
+
+
+def _status_action(request, pk, *, cap: Cap, confirm: Confirmation, form_class=None, run, done_message: str):
     """A popup that confirms one lifecycle action (approve, reject, withdraw, retry, archive)."""
     customer = get_customer_for_user(request.user, pk, cap=cap)
     form = form_class(request.POST or None) if form_class else None
@@ -263,12 +343,12 @@ def _status_action(request, pk, *, cap: Cap, template: str, form_class=None, run
         except DomainError as exc:
             if form is None:
                 messages.error(request, str(exc))
-                return popup_done(request, _back_url(request, reverse("customers:pending")))
+                return popup_done(request, safe_next_url(request, reverse("customers:pending")))
             form.add_error(None, str(exc))
         else:
             messages.success(request, done_message % {"company": customer.company_name})
-            return popup_done(request, _back_url(request, reverse("customers:pending")))
-    return _popup(request, template, {"customer": customer, "form": form})
+            return popup_done(request, safe_next_url(request, reverse("customers:pending")))
+    return _popup(request, "customers/confirm_modal.html", {"customer": customer, "form": form, "confirm": confirm})
 
 
 @capability_required(Cap.CUSTOMERS_APPROVE)
@@ -278,7 +358,7 @@ def customer_approve(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_APPROVE,
-        template="customers/approve_modal.html",
+        confirm=CONFIRM_APPROVE,
         run=lambda customer, data: services.customer_approve(actor=request.user, customer=customer),
         done_message=_("%(company)s has been approved; provisioning has started."),
     )
@@ -291,7 +371,7 @@ def customer_reject(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_APPROVE,
-        template="customers/reject_modal.html",
+        confirm=CONFIRM_REJECT,
         form_class=RejectForm,
         run=lambda customer, data: services.customer_reject(
             actor=request.user, customer=customer, reason=data["reason"]
@@ -307,7 +387,7 @@ def customer_withdraw(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_REGISTER,
-        template="customers/withdraw_modal.html",
+        confirm=CONFIRM_WITHDRAW,
         form_class=WithdrawForm,
         run=lambda customer, data: services.customer_withdraw(
             actor=request.user, customer=customer, reason=data.get("reason", "")
@@ -323,7 +403,7 @@ def customer_retry_provisioning(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_PROVISION,
-        template="customers/retry_modal.html",
+        confirm=CONFIRM_RETRY,
         run=lambda customer, data: services.customer_provisioning_retry(actor=request.user, customer=customer),
         done_message=_("Provisioning of %(company)s has been started again."),
     )
@@ -336,7 +416,7 @@ def customer_archive(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_ARCHIVE,
-        template="customers/archive_modal.html",
+        confirm=CONFIRM_ARCHIVE,
         run=lambda customer, data: services.customer_archive(actor=request.user, customer=customer),
         done_message=_("%(company)s has been archived."),
     )
@@ -349,7 +429,7 @@ def customer_unarchive(request, pk):
         request,
         pk,
         cap=Cap.CUSTOMERS_ARCHIVE,
-        template="customers/unarchive_modal.html",
+        confirm=CONFIRM_UNARCHIVE,
         run=lambda customer, data: services.customer_unarchive(actor=request.user, customer=customer),
         done_message=_("%(company)s is shown in the list again."),
     )
@@ -410,7 +490,7 @@ def _edit(request, pk, *, tab: str, cap: Cap, make_form, save, initial):
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("%(company)s has been updated.") % {"company": customer.company_name})
-            return popup_done(request, _back_url(request, _detail_url(customer)))
+            return popup_done(request, safe_next_url(request, _detail_url(customer)))
     return _popup(
         request,
         "customers/edit_modal.html",
@@ -511,7 +591,7 @@ def customer_contract(request, pk):
             if from_list and getattr(request, "htmx", False):
                 return _row_refresh(request, customer.pk, message)
             messages.success(request, message)
-            return popup_done(request, _back_url(request, _detail_url(customer)))
+            return popup_done(request, safe_next_url(request, _detail_url(customer)))
     return _popup(
         request, "customers/contract_modal.html", {"customer": customer, "form": form, "from_list": from_list}
     )

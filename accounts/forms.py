@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from msp_portal.forms import PortalForm, PortalFormMixin, style_widgets
 from msp_portal.permissions import ROLES_BY_KIND, OrganizationKind, Role
 
 from .models import Organization, User
@@ -14,29 +15,7 @@ NAME_MAX_LENGTH = User._meta.get_field("name").max_length
 EMAIL_MAX_LENGTH = 254
 
 
-def bootstrap(form):
-    """Give the form's widgets Bootstrap's classes (templates render `{{ field }}`)."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.CheckboxInput):
-            css = "form-check-input"
-        elif isinstance(widget, forms.Select):
-            css = "form-select"
-        else:
-            css = "form-control"
-        classes = widget.attrs.get("class", "").split()
-        if css not in classes:
-            widget.attrs["class"] = " ".join([*classes, css])
-    return form
-
-
-class BootstrapForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        bootstrap(self)
-
-
-class LoginForm(AuthenticationForm):
+class LoginForm(PortalFormMixin, AuthenticationForm):
     username = forms.EmailField(
         label=_("E-mail address"),
         max_length=EMAIL_MAX_LENGTH,
@@ -48,7 +27,7 @@ class LoginForm(AuthenticationForm):
     }
 
 
-class PortalPasswordResetForm(PasswordResetForm):
+class PortalPasswordResetForm(PortalFormMixin, PasswordResetForm):
     """Django's reset form, but the e-mail goes out in the user's own language and reaches
     invited users who have not set a password yet. The page answers the same whether or not
     the address is known, so nobody can find out who has an account."""
@@ -59,10 +38,6 @@ class PortalPasswordResetForm(PasswordResetForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        bootstrap(self)
-
     def get_users(self, email):
         return User.objects.filter(email__iexact=email.strip(), is_active=True)
 
@@ -71,7 +46,15 @@ class PortalPasswordResetForm(PasswordResetForm):
             super().send_mail(subject_template_name, email_template_name, context, from_email, to_email, **kwargs)
 
 
-class TokenForm(BootstrapForm):
+class PortalPasswordChangeForm(PortalFormMixin, PasswordChangeForm):
+    """Django's password change form in the portal's styling."""
+
+
+class PortalSetPasswordForm(PortalFormMixin, SetPasswordForm):
+    """Django's new-password form (password reset, a new customer admin's first password)."""
+
+
+class TokenForm(PortalForm):
     token = forms.RegexField(
         label=_("Six-digit code"),
         regex=r"^\d{6}\Z",
@@ -92,7 +75,7 @@ def _clean_name(value: str) -> str:
     return name
 
 
-class ProfileForm(BootstrapForm):
+class ProfileForm(PortalForm):
     name = forms.CharField(label=_("Name"), max_length=NAME_MAX_LENGTH)
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
 
@@ -100,7 +83,7 @@ class ProfileForm(BootstrapForm):
         return _clean_name(self.cleaned_data["name"])
 
 
-class StaffInviteForm(BootstrapForm):
+class StaffInviteForm(PortalForm):
     """Invite a staff member. `organizations` (operator only) offers a choice of organization;
     otherwise the organization is fixed and only its kind's roles are offered."""
 
@@ -125,7 +108,7 @@ class StaffInviteForm(BootstrapForm):
         else:
             roles = list(ROLES_BY_KIND[organization.kind])
         self.fields["role"].choices = [(role, Role(role).label) for role in roles]
-        bootstrap(self)
+        style_widgets(self.fields)
 
     def clean_name(self):
         return _clean_name(self.cleaned_data["name"])
@@ -158,7 +141,7 @@ class SupportStaffInviteForm(StaffInviteForm):
         return super().clean()
 
 
-class StaffRoleForm(BootstrapForm):
+class StaffRoleForm(PortalForm):
     role = forms.ChoiceField(label=_("Role"))
 
     def __init__(self, *args, organization: Organization, **kwargs):
@@ -166,20 +149,20 @@ class StaffRoleForm(BootstrapForm):
         self.fields["role"].choices = [(role, Role(role).label) for role in ROLES_BY_KIND[organization.kind]]
 
 
-class SupportAccountForm(BootstrapForm):
+class SupportAccountForm(PortalForm):
     name = forms.CharField(label=_("Support account name"), max_length=Organization._meta.get_field("name").max_length)
 
     def __init__(self, *args, msps=None, **kwargs):
         super().__init__(*args, **kwargs)
         if msps is not None:
             self.fields = {"msp": forms.ModelChoiceField(label=_("MSP"), queryset=msps), **self.fields}
-        bootstrap(self)
+            style_widgets(self.fields)
 
     def clean_name(self):
         return _clean_name(self.cleaned_data["name"])
 
 
-class OrganizationTwoFactorForm(BootstrapForm):
+class OrganizationTwoFactorForm(PortalForm):
     require_two_factor = forms.BooleanField(
         label=_("Require two-factor authentication for every member"),
         required=False,

@@ -19,7 +19,7 @@ def backoff(retries: int) -> int:
     return min(BACKOFF_MAX, BACKOFF_BASE * 2**retries)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(bind=True, name="accounts.tasks.provision_customer", acks_late=True, max_retries=None)
 def provision_customer(self, customer_id: int) -> None:
     """Provision one customer account. A backend failure is recorded and retried with
     exponential backoff; after PORTAL_PROVISIONING_MAX_RETRIES retries the account becomes

@@ -18,13 +18,11 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -39,19 +37,21 @@ from django_tables2 import RequestConfig
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, OrganizationKind, capability_required, public, self_service
+from msp_portal.requests import page_size, safe_next_url
 
 from . import services
 from .forms import (
     LoginForm,
     OrganizationTwoFactorForm,
+    PortalPasswordChangeForm,
     PortalPasswordResetForm,
+    PortalSetPasswordForm,
     ProfileForm,
     StaffInviteForm,
     StaffRoleForm,
     SupportAccountForm,
     SupportStaffInviteForm,
     TokenForm,
-    bootstrap,
 )
 from .models import Organization, User
 from .selectors import (
@@ -75,25 +75,8 @@ def remember_two_factor_state(request, user) -> None:
     request.session[HAS_DEVICE_SESSION_KEY] = user_has_two_factor_device(user)
 
 
-def _safe_next(request, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
-
-
 def _with_next(url_name: str, next_url: str) -> str:
     return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
-
-
-def _page_size(request) -> int:
-    try:
-        size = int(request.GET.get("per_page", ""))
-    except ValueError:
-        return settings.PORTAL_PAGE_SIZES[0]
-    return size if size in settings.PORTAL_PAGE_SIZES else settings.PORTAL_PAGE_SIZES[0]
 
 
 # --- Sign-in, sign-out, password reset -------------------------------------------------------------
@@ -155,11 +138,9 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = PortalSetPasswordForm
     template_name = "registration/password_reset_confirm.html"
     success_url = reverse_lazy("password_reset_complete")
-
-    def get_form(self, form_class=None):
-        return bootstrap(super().get_form(form_class))
 
     def form_valid(self, form):
         services.user_set_password(user=form.user, password=form.cleaned_data["new_password1"], reason="reset")
@@ -187,7 +168,7 @@ password_reset_complete_view = public(
 @require_http_methods(["GET", "POST"])
 def two_factor_verify(request):
     """The second sign-in step: a six-digit code from the user's authenticator."""
-    next_url = _safe_next(request, reverse("home"))
+    next_url = safe_next_url(request, reverse("home"))
     if request.user.is_verified():
         return redirect(next_url)
     device = TOTPDevice.objects.filter(user=request.user, confirmed=True).first()
@@ -227,7 +208,7 @@ def _enrolment_key(request) -> str:
 @require_http_methods(["GET", "POST"])
 def two_factor_enrol(request):
     """Enrol an authenticator app: a QR code and the secret as text, confirmed by a code."""
-    next_url = _safe_next(request, reverse("profile"))
+    next_url = safe_next_url(request, reverse("profile"))
     if user_has_two_factor_device(request.user):
         # Never let an unverified session replace an existing device.
         if not request.user.is_verified():
@@ -328,7 +309,7 @@ def profile(request):
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def password_change(request):
-    form = bootstrap(PasswordChangeForm(request.user, request.POST or None))
+    form = PortalPasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         services.user_set_password(user=request.user, password=form.cleaned_data["new_password1"], reason="change")
         # Keep this session signed in; every other session of the user ends.
@@ -379,7 +360,7 @@ def staff_list(request):
         show_organization=is_operator,
         actor=request.user,
     )
-    RequestConfig(request, paginate={"per_page": _page_size(request)}).configure(table)
+    RequestConfig(request, paginate={"per_page": page_size(request)}).configure(table)
     return render(
         request,
         "accounts/staff_list.html",
@@ -539,7 +520,7 @@ def support_account_list(request):
     )
     show_msp = request.user.organization.kind == OrganizationKind.OPERATOR
     table = SupportAccountTable(queryset, show_msp=show_msp)
-    RequestConfig(request, paginate={"per_page": _page_size(request)}).configure(table)
+    RequestConfig(request, paginate={"per_page": page_size(request)}).configure(table)
     return render(request, "accounts/support_account_list.html", {"table": table})
 
 
@@ -572,7 +553,7 @@ def support_account_detail(request, pk: int):
     support_account = get_support_account_for_user(request.user, pk, cap=Cap.SUPPORT_ACCOUNTS_MANAGE)
     queryset = _staff_queryset(request.user).filter(membership__organization=support_account).order_by("email")
     table = StaffTable(queryset, show_organization=False, actor=request.user)
-    RequestConfig(request, paginate={"per_page": _page_size(request)}).configure(table)
+    RequestConfig(request, paginate={"per_page": page_size(request)}).configure(table)
     return render(
         request,
         "accounts/support_account_detail.html",

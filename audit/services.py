@@ -12,12 +12,13 @@ from .models import AuditEvent
 
 
 def _customer_of(obj) -> Any:
-    from accounts.models import CustomerAccount
-
-    if isinstance(obj, CustomerAccount):
+    # The customer account model is the one the event's `customer` key points at, so this
+    # module needs no import of the app that holds it.
+    customer_model = AuditEvent.customer.field.related_model
+    if isinstance(obj, customer_model):
         return obj
     customer = getattr(obj, "customer", None)
-    return customer if isinstance(customer, CustomerAccount) else None
+    return customer if isinstance(customer, customer_model) else None
 
 
 def audit_record(

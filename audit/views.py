@@ -15,9 +15,11 @@ from django_tables2.paginators import LazyPaginator
 
 from msp_portal.dates import TOKYO
 from msp_portal.permissions import Cap, capability_required
+from msp_portal.requests import page_size
 from msp_portal.spreadsheets import neutralise_formula
 
 from .filters import AuditEventFilter
+from .object_types import object_type_label
 from .selectors import audit_events_visible_to
 from .tables import AuditEventTable, change_lines
 
@@ -29,23 +31,13 @@ def _filtered(request) -> AuditEventFilter:
     return AuditEventFilter(request.GET or None, queryset=queryset)
 
 
-def _page_size(request) -> int:
-    try:
-        size = int(request.GET.get("per_page", ""))
-    except ValueError:
-        return settings.PORTAL_PAGE_SIZES[0]
-    return size if size in settings.PORTAL_PAGE_SIZES else settings.PORTAL_PAGE_SIZES[0]
-
-
 @capability_required(Cap.AUDIT_VIEW)
 @require_GET
 def audit_event_list(request):
     """Newest first; pages without counting the whole trail (LazyPaginator)."""
     event_filter = _filtered(request)
     table = AuditEventTable(event_filter.filtered_or_none().order_by("-created_at", "-id"))
-    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": _page_size(request)}).configure(
-        table
-    )
+    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": page_size(request)}).configure(table)
     export_query = request.GET.copy()
     export_query.pop("page", None)
     export_query.pop("per_page", None)
@@ -104,7 +96,7 @@ def audit_event_export(request):
                     _cell(event.actor_label),
                     _cell(event.organization.name if event.organization else ""),
                     _cell(event.action),
-                    _cell(event.object_type),
+                    _cell(object_type_label(event.object_type)),
                     _cell(event.object_id),
                     _cell(event.object_repr),
                     _cell(event.customer.account_code if event.customer else ""),

@@ -4,15 +4,16 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal import dates
+from msp_portal.forms import PortalForm
 
 AGREE_REQUIRED = _("Check “I agree” to continue.")
 
 
-class CancelForm(forms.Form):
+class CancelForm(PortalForm):
     agreed = forms.BooleanField(label=_("I agree"), error_messages={"required": AGREE_REQUIRED})
 
 
-class CancellationDateForm(forms.Form):
+class CancellationDateForm(PortalForm):
     cancellation_date = forms.DateField(
         label=_("Cancellation date"),
         required=False,

@@ -69,6 +69,14 @@ class PortalAccess:
             yield
 
 
+def customer_admin_landing_page(user) -> str | None:
+    """A customer admin has no staff pages: their home is their customer's admin portal."""
+    admin = customer_admin_of(user)
+    if admin is None:
+        return None
+    return reverse("customer_portal:home", kwargs={"account_code": admin.customer.account_code})
+
+
 def customer_admin_of(user) -> CustomerAdmin | None:
     """The user's active customer-admin record, or None (staff and anonymous users)."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:

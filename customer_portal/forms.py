@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.customer_services import INFO_FIELDS
 from accounts.models import CompanySize, CustomerAccount, Industry
+from msp_portal.forms import PortalForm, PortalModelForm
 from msp_portal.spreadsheets import looks_like_formula
 
 from .models import USER_NAME_MAX_LENGTH, USER_NAME_VALIDATOR
@@ -37,26 +38,7 @@ def reject_control_characters(value: str) -> None:
         raise ValidationError(_("Remove line breaks and other control characters."), code="control")
 
 
-class PortalForm(forms.Form):
-    """Adds Bootstrap classes to every widget."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        _style(self)
-
-
-def _style(form) -> None:
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.Select):
-            widget.attrs.setdefault("class", "form-select")
-        elif isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
-            widget.attrs.setdefault("class", "form-check-input")
-        else:
-            widget.attrs.setdefault("class", "form-control")
-
-
-class CustomerInfoForm(forms.ModelForm):
+class CustomerInfoForm(PortalModelForm):
     """顧客情報 as the customer may edit it (the account code is fixed)."""
 
     class Meta:
@@ -69,7 +51,6 @@ class CustomerInfoForm(forms.ModelForm):
         self.fields["company_size"].choices = [("", "---------"), *CompanySize.choices]
         for name in ("company_name", "company_name_kana", "country", "address", "contact_name", "phone"):
             self.fields[name].validators += [reject_markup, reject_control_characters]
-        _style(self)
 
     def clean_email_domain(self) -> str:
         domain = self.cleaned_data["email_domain"].strip().lower()
@@ -154,9 +135,5 @@ class ServiceUserImportForm(PortalForm):
         return upload
 
 
-class DeliveryNoticeForm(forms.Form):
+class DeliveryNoticeForm(PortalForm):
     language = forms.ChoiceField(label=_("Language of the e-mail"), choices=LANGUAGE_CHOICES, initial="ja")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["language"].widget.attrs["class"] = "form-select"

@@ -21,11 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
+from accounts.forms import PortalSetPasswordForm
 from accounts.selectors import customers_visible_to
 from audit.services import audit_record
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, public
+from msp_portal.requests import page_size, selected_ids
 
 from . import services
 from .access import SESSION_KEY, portal_view
@@ -45,16 +47,8 @@ from .tables import AdminTable, ServiceUserTable, SwitcherTable
 DELIVERY_NOTICE_MAX = 500
 
 
-def _per_page(request) -> int:
-    try:
-        value = int(request.GET.get("per_page", settings.PORTAL_PAGE_SIZES[0]))
-    except ValueError:
-        return settings.PORTAL_PAGE_SIZES[0]
-    return value if value in settings.PORTAL_PAGE_SIZES else settings.PORTAL_PAGE_SIZES[0]
-
-
 def _paginate(request, table) -> None:
-    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": _per_page(request)}).configure(table)
+    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": page_size(request)}).configure(table)
 
 
 def _popup_error(request, template: str, context: dict):
@@ -75,7 +69,7 @@ def switcher(request):
     return render(
         request,
         "customer_portal/switcher.html",
-        {"table": table, "search": search, "page_sizes": settings.PORTAL_PAGE_SIZES, "per_page": _per_page(request)},
+        {"table": table, "search": search, "page_sizes": settings.PORTAL_PAGE_SIZES, "per_page": page_size(request)},
     )
 
 
@@ -96,15 +90,10 @@ def leave(request):
 
 @method_decorator(public, name="dispatch")
 class PasswordSetView(auth_views.PasswordResetConfirmView):
+    form_class = PortalSetPasswordForm
     template_name = "customer_portal/password_set.html"
     success_url = reverse_lazy("login")
     post_reset_login = False
-
-    def get_form(self, form_class=None):
-        form = super().get_form(form_class)
-        for field in form.fields.values():
-            field.widget.attrs.setdefault("class", "form-control")
-        return form
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -246,7 +235,7 @@ def users(request, access):
             "status": status,
             "active_count": active_user_count(access.customer),
             "page_sizes": settings.PORTAL_PAGE_SIZES,
-            "per_page": _per_page(request),
+            "per_page": page_size(request),
         },
     )
 
@@ -403,22 +392,12 @@ def user_export(request, access):
 # --- 納品通知 (bulk action of the customer list) -------------------------------------------------
 
 
-def _selected_ids(request) -> list[int]:
-    ids = []
-    for value in request.POST.getlist("ids")[:DELIVERY_NOTICE_MAX]:
-        try:
-            ids.append(int(value))
-        except ValueError:
-            continue
-    return list(dict.fromkeys(ids))
-
-
 @capability_required(Cap.CUSTOMERS_DELIVERY_NOTICE)
 @require_POST
 def delivery_notice(request):
     """選択実行 > 納品通知: the selected accounts (POST `ids`) are confirmed with a language
     choice, then sent; the result popup lists sent and skipped accounts with their reasons."""
-    ids = _selected_ids(request)
+    ids = selected_ids(request, limit=DELIVERY_NOTICE_MAX)
     customers = list(
         customers_visible_to(request.user).filter(pk__in=ids).select_related("organization").order_by("account_code")
     )

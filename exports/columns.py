@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from msp_portal.spreadsheets import looks_like_formula
-
 # Rows fetched per round trip of the server-side cursor.
 CHUNK_SIZE = 2000
 
@@ -84,10 +82,6 @@ def resolve_columns(columns: Sequence[ExportColumn]) -> list[ResolvedColumn]:
 def iter_rows(queryset: QuerySet, columns: Sequence[ResolvedColumn]) -> Iterator[tuple]:
     """The rows of `queryset` as tuples in column order, streamed in chunks."""
     return queryset.values_list(*(column.field for column in columns)).iterator(chunk_size=CHUNK_SIZE)
-
-
-def is_formula_like(value: str) -> bool:
-    return looks_like_formula(value)
 
 
 def bounded_count(queryset: QuerySet, limit: int) -> int:

@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal.dates import TOKYO
-from msp_portal.spreadsheets import FORMULA_PREFIXES
+from msp_portal.spreadsheets import neutralise_formula
 
 from .columns import ColumnType, ResolvedColumn, iter_rows
 
@@ -56,13 +56,6 @@ class ExportTally:
     completed: bool = False
 
 
-def neutralize_text(value):
-    """Prefix an apostrophe to text a spreadsheet would read as a formula."""
-    if value and value[0] in FORMULA_PREFIXES:
-        return "'" + value
-    return value
-
-
 def _datetime_text(value: dt.datetime | None):
     if value is None:
         return None
@@ -72,9 +65,9 @@ def _datetime_text(value: dt.datetime | None):
 def _cell_function(column: ResolvedColumn) -> Callable | None:
     if column.labels is not None:
         labels = column.labels
-        return lambda value: neutralize_text(labels.get(value, value))
+        return lambda value: neutralise_formula(labels.get(value, value))
     if column.type == ColumnType.TEXT:
-        return neutralize_text
+        return neutralise_formula
     if column.type == ColumnType.DATETIME:
         return _datetime_text
     # Integers and dates: the csv module writes int and date.isoformat() as they are.
@@ -115,7 +108,7 @@ def encode_text(text: str, encoding: str, tally: ExportTally) -> bytes:
 def csv_header(columns: Sequence[ResolvedColumn], encoding: CsvEncoding, tally: ExportTally) -> bytes:
     """The file's first bytes: the byte order mark (UTF-8 only) and the header row."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow([neutralize_text(column.header) for column in columns])
+    csv.writer(buffer, lineterminator="\r\n").writerow([neutralise_formula(column.header) for column in columns])
     codec = "utf-8" if encoding == CsvEncoding.UTF8 else "cp932"
     head = encode_text(buffer.getvalue(), codec, tally)
     return (codecs.BOM_UTF8 + head) if encoding == CsvEncoding.UTF8 else head

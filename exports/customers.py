@@ -16,14 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import CustomerAccount, CustomerStatus
 from msp_portal.permissions import Cap
+from msp_portal.requests import parse_ids
 
 from .columns import ColumnType, ExportColumn
 from .datasets import Dataset, register
 
 # List columns that are controls, not data.
 NOT_EXPORTED = frozenset({"selection", "actions"})
-# The most ids an "export selected" request may carry (a page holds at most 200 rows).
-MAX_SELECTED_IDS = 1000
 
 
 def _field_label(name: str) -> str:
@@ -52,15 +51,6 @@ COLUMNS: dict[str, Callable[[str], list[ExportColumn]]] = {
 }
 
 
-def selected_ids(values: list[str]) -> list[int]:
-    """The well-formed ids of an "export selected" request; anything else is dropped."""
-    ids = []
-    for value in values[:MAX_SELECTED_IDS]:
-        if value.isdigit():
-            ids.append(int(value))
-    return ids
-
-
 def customer_export_columns(table) -> list[ExportColumn]:
     columns: list[ExportColumn] = []
     for bound in table.columns:  # the visible ones, in the list's order
@@ -80,7 +70,7 @@ def build_customer_export(user, params: QueryDict):
     _filterset, table = customer_list_table(user, params)
     queryset = table.data.data
     if "ids" in params:
-        queryset = queryset.filter(pk__in=selected_ids(params.getlist("ids")))
+        queryset = queryset.filter(pk__in=parse_ids(params.getlist("ids")))
     return queryset, customer_export_columns(table)
 
 

@@ -15,14 +15,14 @@ from collections.abc import Iterator, Sequence
 
 from django.db import connections
 from django.db.models import Case, CharField, F, Func, QuerySet, TextField, Value, When
-from django.db.models.functions import Cast, Concat, Left, NullIf
-from django.db.models.lookups import Exact, In
+from django.db.models.functions import Cast, NullIf
+from django.db.models.lookups import Exact
 
 from msp_portal.dates import TOKYO
-from msp_portal.spreadsheets import FORMULA_PREFIXES
+from msp_portal.spreadsheets import neutralise_formula, neutralise_formula_sql
 
 from .columns import ColumnType, ResolvedColumn
-from .csv import CsvEncoding, ExportTally, csv_header, encode_text, neutralize_text
+from .csv import CsvEncoding, ExportTally, csv_header, encode_text
 
 # Bytes relayed to the client at a time: COPY sends one message per row, a chunk joins many.
 CHUNK_BYTES = 256 * 1024
@@ -41,28 +41,20 @@ class _TokyoText(Func):
     output_field = CharField()
 
 
-def _neutralized(text) -> Case:
-    return Case(
-        When(In(Left(text, 1), list(FORMULA_PREFIXES)), then=Concat(Value("'"), text)),
-        default=text,
-        output_field=TextField(),
-    )
-
-
 def _column_expression(column: ResolvedColumn):
     if column.labels is not None:
         raw = Cast(F(column.field), TextField())
         labelled = Case(
             *(
-                When(Exact(raw, Value(str(code))), then=Value(neutralize_text(label)))
+                When(Exact(raw, Value(str(code))), then=Value(neutralise_formula(label)))
                 for code, label in column.labels.items()
             ),
-            default=_neutralized(raw),
+            default=neutralise_formula_sql(raw),
             output_field=TextField(),
         )
         return NullIf(labelled, Value(""), output_field=TextField())
     if column.type == ColumnType.TEXT:
-        return NullIf(_neutralized(Cast(F(column.field), TextField())), Value(""), output_field=TextField())
+        return NullIf(neutralise_formula_sql(Cast(F(column.field), TextField())), Value(""), output_field=TextField())
     if column.type == ColumnType.DATE:
         return _ToChar(F(column.field), Value("YYYY-MM-DD"))
     if column.type == ColumnType.DATETIME:

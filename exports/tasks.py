@@ -9,7 +9,7 @@ from msp_portal.context import acting
 from . import services
 
 
-@shared_task(acks_late=True)
+@shared_task(name="exports.tasks.run_export_job", acks_late=True)
 def run_export_job(job_id: str) -> str:
     """Write one queued export. Redelivery after a lost worker restarts it from the first row;
     a finished job is left alone."""
@@ -17,7 +17,7 @@ def run_export_job(job_id: str) -> str:
         return services.export_job_run(job_id=job_id).status
 
 
-@shared_task
+@shared_task(name="exports.tasks.expire_exports")
 def expire_exports() -> int:
     """Periodic: delete the files of expired exports (the job rows stay as history)."""
     with acting(channel="job"):

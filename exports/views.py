@@ -18,16 +18,15 @@ from django.http import FileResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from msp_portal import context
 from msp_portal.permissions import Cap, capability_required, check_cap
+from msp_portal.requests import safe_next_url, selected_ids
 
 from .columns import resolve_columns
 from .csv import CsvEncoding, ExportTally, queryset_csv_chunks
-from .customers import selected_ids
 from .datasets import Dataset, get_dataset
 from .models import ExportStatus
 from .selectors import get_export_job_for_user
@@ -176,12 +175,9 @@ def customers_xlsx(request):
 
 def _selected_params(request) -> tuple[QueryDict | None, str]:
     """The list's parameters (from the bulk form's `next`, the list URL it was posted from)
-    plus the selected ids; None when nothing usable was selected. Also where to go back."""
-    back = reverse("customers:list")
-    next_url = request.POST.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        back = next_url
-    ids = selected_ids(request.POST.getlist("ids"))
+    plus the selected ids; None when nothing was selected. Also where to go back."""
+    back = safe_next_url(request, reverse("customers:list"))
+    ids = selected_ids(request)
     if not ids:
         return None, back
     params = QueryDict(urlsplit(back).query, mutable=True)

@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.writer.excel import ExcelWriter
 
 from msp_portal.dates import TOKYO
-from msp_portal.spreadsheets import FORMULA_PREFIXES
+from msp_portal.spreadsheets import looks_like_formula
 
 from .columns import ColumnType, ResolvedColumn
 
@@ -117,7 +117,7 @@ def _text_cell(value, sheet):
     if ILLEGAL_CHARACTERS_RE.search(value):
         # Control characters are not allowed in the XML of a sheet.
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(FORMULA_PREFIXES):
+    if looks_like_formula(value):
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"
         cell.quotePrefix = True

@@ -1,5 +1,9 @@
 """The Celery application. Tasks live in each app's tasks.py; the beat schedule is defined once,
-in billing_jobs/schedule.py, and read from the Django settings namespace."""
+in billing_jobs/schedule.py, and read from the Django settings namespace.
+
+Every task pins its name (`@shared_task(name=...)`): queued messages and beat entries name a task
+by that string, so moving or renaming its module must not change it
+(msp_portal/tests/test_celery_tasks.py holds the list)."""
 
 import os
 

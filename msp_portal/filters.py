@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import django_filters
 
+from .forms import style_widgets
+
 
 class PortalFilterSet(django_filters.FilterSet):
     @property
     def form(self):
         form = super().form
         if not getattr(form, "_portal_styled", False):
-            for field in form.fields.values():
-                widget = field.widget
-                css = "form-select form-select-sm" if hasattr(widget, "choices") else "form-control form-control-sm"
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
+            style_widgets(form.fields, small=True)
             form._portal_styled = True
         return form
 

@@ -3,6 +3,7 @@ add an entry when its page is built, never before."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -32,3 +33,9 @@ NAVIGATION: list[NavItem] = [
     NavItem("support_account_list", _("Support accounts"), Cap.SUPPORT_ACCOUNTS_MANAGE, ("support_",)),
     NavItem("audit_event_list", _("Audit trail"), Cap.AUDIT_VIEW, ("audit_",)),
 ]
+
+# Where a signed-in user lands from "/": the first of these that answers a URL for the user,
+# else the dashboard. An app whose users have no staff pages registers one in its
+# AppConfig.ready (customer_portal: a customer admin lands in their customer's portal), so this
+# module imports no app.
+LANDING_PAGES: list[Callable[[object], str | None]] = []

@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import customer_views
+
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("dashboard/", views.dashboard, name="dashboard"),
+    path("dashboard/", customer_views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
@@ -18,6 +20,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
 ]
 
+handler400 = "msp_portal.views.bad_request"
 handler403 = "msp_portal.views.permission_denied"
 handler404 = "msp_portal.views.page_not_found"
 handler500 = "msp_portal.views.server_error"

@@ -1,20 +1,18 @@
-"""Cross-cutting pages: dashboard, health check, error pages."""
+"""Cross-cutting pages: where a signed-in user lands, the health check, the error pages."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.db import connection
-from django.db.models import Count
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from accounts.models import CustomerStatus
-from accounts.selectors import customers_visible_to
-
-from .permissions import Cap, OrganizationKind, capability_required, public
+from .navigation import LANDING_PAGES
+from .permissions import public
 
 
 @public
@@ -22,50 +20,21 @@ from .permissions import Cap, OrganizationKind, capability_required, public
 def home(request):
     if not request.user.is_authenticated:
         return redirect("login")
-    # A customer admin has no staff pages: their home is their customer's admin portal.
-    from customer_portal.access import customer_admin_of
-
-    admin = customer_admin_of(request.user)
-    if admin is not None:
-        return redirect("customer_portal:home", account_code=admin.customer.account_code)
+    for landing_page in LANDING_PAGES:
+        url = landing_page(request.user)
+        if url is not None:
+            return redirect(url)
     return redirect("dashboard")
 
 
-# The operator's dashboard counts only its work queue (a few rows, found by status), never
-# every customer account of every MSP.
-OPERATOR_QUEUE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.PROVISIONING, CustomerStatus.PROVISIONING_FAILED)
+# --- Error pages (wired as handler400/403/404/500 in urls.py) --------------------------------------
 
 
-@capability_required(Cap.DASHBOARD_VIEW)
-@require_GET
-def dashboard(request):
-    """Per role, from one grouped query: MSP staff see their customers by status (pending
-    applications first); the operator its approval and provisioning queue across all MSPs;
-    support staff the customers assigned to their support account."""
-    user = request.user
-    organization = user.organization
-    queryset = customers_visible_to(user)
-    if organization.kind == OrganizationKind.OPERATOR:
-        kind = "operator"
-        statuses = OPERATOR_QUEUE
-        queryset = queryset.filter(status__in=statuses)
-    else:
-        kind = "support" if organization.kind == OrganizationKind.SUPPORT else "msp"
-        statuses = tuple(CustomerStatus.values)
-    rows = queryset.values("status").order_by().annotate(n=Count("id"))
-    by_status = {row["status"]: row["n"] for row in rows}
-    labels = dict(CustomerStatus.choices)
-    status_counts = [(value, labels[value], by_status.get(value, 0)) for value in statuses]
-    context = {
-        "dashboard_kind": kind,
-        "status_counts": status_counts,
-        "pending_count": by_status.get(CustomerStatus.PENDING_APPROVAL, 0),
-        "assigned_count": sum(by_status.values()),
-    }
-    return render(request, "dashboard.html", context)
-
-
-# --- Error pages (wired as handler403/404/500 in urls.py) ------------------------------------------
+def bad_request(request, exception=None):
+    # A BadRequest says what was wrong with the request, for the user (msp_portal.requests); the
+    # other 400s (a forged host, a broken session) are Django's and say nothing about themselves.
+    message = str(exception) if isinstance(exception, BadRequest) else ""
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def permission_denied(request, exception=None):

@@ -9,11 +9,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal import dates
+from msp_portal.filters import PortalFilterSet
 
 from .models import Transfer, TransferKind
 
 
-class TransferFilter(django_filters.FilterSet):
+class TransferFilter(PortalFilterSet):
     """Kind, business-date range (Asia/Tokyo) and customer account code."""
 
     kind = django_filters.ChoiceFilter(label=_("Kind"), choices=TransferKind.choices, empty_label=_("All kinds"))
@@ -38,13 +39,3 @@ class TransferFilter(django_filters.FilterSet):
     def filter_customer(self, queryset, name, value):
         value = value.strip().lower()
         return queryset.filter(customer__account_code=value) if value else queryset
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            css = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            field.widget.attrs.setdefault("class", css)

@@ -10,6 +10,7 @@ from django.core import signing
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
+from msp_portal.forms import PortalForm
 
 from .services import MAX_POINTS, ORDER_REFERENCE_MAX_LENGTH, REASON_MAX_LENGTH
 
@@ -62,21 +63,7 @@ def points_field(label, *, min_value: int | None = 1, **kwargs) -> PointsField:
     )
 
 
-class BootstrapMixin:
-    """Bootstrap classes on the widgets, so templates render fields with one partial."""
-
-    def _style_widgets(self) -> None:
-        for field in self.fields.values():
-            widget = field.widget
-            if isinstance(widget, (forms.RadioSelect, forms.CheckboxInput)):
-                widget.attrs.setdefault("class", "form-check-input")
-            elif isinstance(widget, forms.Select):
-                widget.attrs.setdefault("class", "form-select")
-            elif not widget.is_hidden:
-                widget.attrs.setdefault("class", "form-control")
-
-
-class TokenForm(BootstrapMixin, forms.Form):
+class TokenForm(PortalForm):
     """A form whose POST carries the signed token minted when it was rendered."""
 
     purpose = ""
@@ -87,7 +74,6 @@ class TokenForm(BootstrapMixin, forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial["token"] = mint_form_key(user, self.purpose)
-        self._style_widgets()
 
     def clean_token(self) -> str:
         key = idempotency_key_from(self.cleaned_data["token"], self.user, self.purpose)
@@ -122,8 +108,9 @@ class ReplenishForm(TokenForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Any id is accepted here; the view resolves them through the tenant scope (404 outside).
-        self.fields["ids"].valid_value = lambda value: str(value).isdigit() and len(str(value)) <= 18
+        # The view has read the ids (msp_portal.requests.selected_ids: 400 for a malformed one)
+        # and resolves them through the tenant scope (404 outside).
+        self.fields["ids"].valid_value = lambda value: True
         self.fields["ids"].error_messages["invalid_choice"] = _("The selection is not valid.")
         self.fields["ids"].error_messages["required"] = _("Select at least one customer account.")
 
@@ -180,19 +167,11 @@ class AdjustmentForm(TokenForm):
         return cleaned
 
 
-class ReverseForm(BootstrapMixin, forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
-
+class ReverseForm(PortalForm):
     reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
 
-class RuleForm(BootstrapMixin, forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._style_widgets()
-
+class RuleForm(PortalForm):
     effective_from = forms.DateField(label=_("Effective from"), widget=forms.DateInput(attrs={"type": "date"}))
     base_points = forms.IntegerField(label=_("Base points"), min_value=0, max_value=MAX_POINTS)
     included_users = forms.IntegerField(label=_("Users included in the base"), min_value=0, max_value=MAX_POINTS)

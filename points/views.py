@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import LazyPaginator, RequestConfig
@@ -18,6 +17,7 @@ from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
+from msp_portal.requests import safe_next_url, selected_ids
 
 from . import ledger, selectors, services
 from .estimates import label_charge_day
@@ -28,15 +28,6 @@ from .rules import rule_at
 from .tables import RuleTable, StatementTable
 
 HISTORY_PAGE_SIZE = 50
-
-
-def _next_url(request, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
 
 
 def _statement_table(request, queryset, *, show_customer: bool, prefix: str = ""):
@@ -82,14 +73,14 @@ def points_change(request, customer_id: int):
             form.add_error(None, str(exc))
         else:
             messages.success(request, done % {"points": f"{data['amount']:,}", "customer": customer.company_name})
-            return popup_done(request, _next_url(request, default_next))
+            return popup_done(request, safe_next_url(request, default_next))
     customer.points_balance, customer.estimated_balance = selectors.customer_points(customer.pk)
     context = {
         "customer": customer,
         "form": form,
         "pool_balance": selectors.pool_balance(customer.organization_id),
         "needs_confirmation": needs_confirmation,
-        "next_url": _next_url(request, default_next),
+        "next_url": safe_next_url(request, default_next),
     }
     if form.is_bound and "amount" in form.cleaned_data and "operation" in form.cleaned_data:
         sign = 1 if form.cleaned_data["operation"] == PointsChangeForm.ADD else -1
@@ -110,22 +101,12 @@ def _selected_customers(request, ids: list[int]) -> list[CustomerAccount]:
     return customers
 
 
-def _raw_ids(request) -> list[int]:
-    source = request.POST if request.method == "POST" else request.GET
-    ids = []
-    for value in source.getlist("ids"):
-        if not value.isdigit() or len(value) > 18:
-            raise Http404
-        ids.append(int(value))
-    return sorted(set(ids))
-
-
 @capability_required(Cap.POINTS_REPLENISH)
 @require_http_methods(["GET", "POST"])
 def points_replenish(request):
     """ポイント数自動更新: preview what replenishing the selected accounts adds, per account and
     per pool, then (with the token minted by the preview) replenish all or nothing."""
-    ids = _raw_ids(request)
+    ids = sorted(selected_ids(request))
     default_next = reverse("customers:list")
     if request.method == "POST" and "token" in request.POST:
         form = ReplenishForm(request.POST, user=request.user)
@@ -144,7 +125,7 @@ def points_replenish(request):
                     _("Replenished %(accounts)s accounts with %(points)s points in total.")
                     % {"accounts": len(replenished), "points": f"{result.total:,}"},
                 )
-                return popup_done(request, _next_url(request, default_next))
+                return popup_done(request, safe_next_url(request, default_next))
         token = request.POST.get("token")
     else:
         form = ReplenishForm(user=request.user, initial={"ids": ids})
@@ -176,7 +157,7 @@ def points_replenish(request):
         "total": sum(line.points for line in lines),
         "short": any(pool["after"] < 0 for pool in pools),
         "charge_day": _next_charge_day(),
-        "next_url": _next_url(request, default_next),
+        "next_url": safe_next_url(request, default_next),
     }
     return render(request, "points/replenish_modal.html", context)
 
@@ -313,11 +294,11 @@ def transfer_reverse(request, transfer_id: int):
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("The transfer was reversed."))
-            return popup_done(request, _next_url(request, reverse("points:pool")))
+            return popup_done(request, safe_next_url(request, reverse("points:pool")))
     return render(
         request,
         "points/reverse_modal.html",
-        {"form": form, "transfer": transfer, "next_url": _next_url(request, reverse("points:pool"))},
+        {"form": form, "transfer": transfer, "next_url": safe_next_url(request, reverse("points:pool"))},
     )
 
 

@@ -9,3 +9,15 @@ register = template.Library()
 def can(user, capability: str) -> bool:
     """`{% if request.user|can:"points.change" %}`: reads the one permission table."""
     return has_cap(user, capability)
+
+
+@register.inclusion_tag("partials/form_fields.html")
+def form_fields(form, compact: bool = False) -> dict:
+    """`{% form_fields form %}`: the form's non-field errors, then every field."""
+    return {"form": form, "fields": list(form), "compact": compact}
+
+
+@register.inclusion_tag("partials/form_fields.html")
+def form_field(field, compact: bool = False) -> dict:
+    """`{% form_field form.amount %}`: one field with its label, help text and errors."""
+    return {"form": None, "fields": [field], "compact": compact}

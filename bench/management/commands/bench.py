@@ -42,6 +42,7 @@ from django.test.utils import CaptureQueriesContext, override_settings
 
 from accounts.models import CustomerAccount, Organization, User
 from bench.admin_baseline import CustomerAccountBaselineAdmin
+from bench.baselines import xlsxwriter_constant_memory
 from bench.management.commands.bench_seed import (
     BENCH_MSP_ADMIN,
     BENCH_MSP_PREFIX,
@@ -49,7 +50,6 @@ from bench.management.commands.bench_seed import (
     BENCH_SUPERUSER,
     _maintenance_dsn,
 )
-from exports.baselines import xlsxwriter_constant_memory
 from msp_portal import dates
 
 LIST_URL = "/customers/"

@@ -254,7 +254,7 @@ class Command(BaseCommand):
             return target.tell()
 
     def _xlsxwriter(self, queryset, columns) -> int:
-        from exports.baselines import xlsxwriter_constant_memory
+        from bench.baselines import xlsxwriter_constant_memory
         from exports.columns import iter_rows
 
         with tempfile.TemporaryFile() as target:

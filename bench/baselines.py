@@ -9,9 +9,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from typing import IO
 
+from exports.columns import ColumnType, ResolvedColumn
 from msp_portal.dates import TOKYO
-
-from .columns import ColumnType, ResolvedColumn
 
 
 def xlsxwriter_constant_memory(rows: Iterable[tuple], columns: Sequence[ResolvedColumn], target: IO[bytes]) -> int:
