@@ -74,10 +74,15 @@ READ_ONLY_STATUSES = (S.WITHDRAWN, S.CANCELLED, S.MERGED)
 CODE_EDITABLE_STATUSES = (S.PENDING_APPROVAL, S.REJECTED)
 
 
-def _locked(customer: CustomerAccount) -> CustomerAccount:
+def _locked(customer: CustomerAccount | int, *, wallet: bool = False) -> CustomerAccount:
     """The account's row, locked for this transaction (a no-op lock on SQLite, whose
-    IMMEDIATE transactions already serialize writers)."""
-    return CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer.pk)
+    IMMEDIATE transactions already serialize writers). With `wallet`, the account's wallet is
+    locked after it (the lock order of points.ledger): for the services that change what the
+    stored estimate depends on (status, contracted users), which they then rewrite."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    accounts = (ledger.wallet_for(customer_id),) if wallet else ()
+    locked, _accounts = ledger.lock_customer_and_accounts(customer_id, *accounts)
+    return locked
 
 
 def _record_transition(
@@ -93,7 +98,8 @@ def customer_transition(
 ) -> CustomerStatusChange:
     """Move a locked account to `to_status` if the lifecycle allows it (else DomainError) and
     record who, when and why. Callers hold the row lock and run inside their transaction;
-    `update_fields` names the other fields they changed on the instance, saved together."""
+    `update_fields` names the other fields they changed on the instance, saved together. The
+    stored estimate is rewritten, so callers lock the wallet too (`_locked(..., wallet=True)`)."""
     from_status = customer.status
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
         raise DomainError(
@@ -252,7 +258,7 @@ def _enqueue_provisioning(customer: CustomerAccount) -> None:
 def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Approve a pending application (operator). The account moves to provisioning and the
     provisioning task is enqueued once the approval is committed."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     customer.approved_at = timezone.now()
     customer.provisioning_error = ""
     customer_transition(
@@ -279,7 +285,7 @@ def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> C
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Enter the reason for returning the application."))
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     customer_transition(customer=customer, to_status=S.REJECTED, actor=actor, reason=reason)
     audit_record(
         actor=actor,
@@ -297,7 +303,7 @@ def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[s
     """Correct a returned application and put it back in the approval queue. `changes` may hold
     any registration field; a new contracted-user count writes a ContractChange row. The
     3-business-day promise is counted again from the resubmission."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     if customer.status != S.REJECTED:
         raise DomainError(_("Only a returned application can be resubmitted."))
     changes = dict(changes)
@@ -328,7 +334,7 @@ def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[s
 def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "") -> CustomerAccount:
     """Withdraw a pending or returned application (取下げ). The account stays as a record and
     can be archived."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     before = customer.status
     customer_transition(customer=customer, to_status=S.WITHDRAWN, actor=actor, reason=(reason or "").strip())
     audit_record(
@@ -340,7 +346,7 @@ def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "
 @transaction.atomic
 def customer_provisioning_retry(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Try a failed provisioning again (operator): back to provisioning, task enqueued."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     customer_transition(customer=customer, to_status=S.PROVISIONING, actor=actor)
     audit_record(
         actor=actor,
@@ -379,8 +385,10 @@ def customer_provision(*, customer_id: int) -> CustomerAccount | None:
 def customer_provisioning_succeeded(*, customer_id: int) -> CustomerAccount | None:
     """The tenant exists: the account becomes active and the registering MSP staff member is
     told by e-mail (after commit). Does nothing if the account is no longer provisioning."""
-    customer = CustomerAccount.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None or customer.status != S.PROVISIONING:
+    if not CustomerAccount.objects.filter(pk=customer_id).exists():
+        return None
+    customer = _locked(customer_id, wallet=True)
+    if customer.status != S.PROVISIONING:
         return None
     customer.activated_at = timezone.now()
     customer.provisioning_attempts += 1
@@ -408,8 +416,10 @@ def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -
     """Record a failed provisioning attempt. While retries remain the account stays in
     provisioning; the last failure (`final`) moves it to provisioning_failed, where the
     operator sees the error and a retry button."""
-    customer = CustomerAccount.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None or customer.status != S.PROVISIONING:
+    if not CustomerAccount.objects.filter(pk=customer_id).exists():
+        return None
+    customer = _locked(customer_id, wallet=True)
+    if customer.status != S.PROVISIONING:
         return None
     customer.provisioning_attempts += 1
     customer.provisioning_error = error[:2000]
@@ -439,7 +449,7 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
     """Change the contracted users (契約ユーザ数更新), effective now, kept as a ContractChange
     row so the count in force at any past moment can be read by the monthly job."""
     new = _check_contracted_users(contracted_users)
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     _ensure_changeable(customer)
     old = customer.contracted_users
     if new == old:

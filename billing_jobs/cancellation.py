@@ -39,10 +39,6 @@ def _require_agreement(agreed: bool) -> None:
         raise DomainError(_("Check “I agree” to continue."))
 
 
-def _lock_customer(customer_id: int) -> CustomerAccount:
-    return CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer_id)
-
-
 def _settle_and_cancel(
     customer_id: int, *, actor: User | None, cancelled_at: dt.datetime, today: dt.date, scheduled: bool
 ) -> CustomerAccount | None:
@@ -52,8 +48,8 @@ def _settle_and_cancel(
     wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
     with transaction.atomic():
-        ledger.lock_accounts(wallet, pool)
-        customer = _lock_customer(customer_id)
+        # The lock order of points.ledger: the customer row, then its wallet and the pool.
+        customer, _accounts = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
         if customer.status != CustomerStatus.ACTIVE:
             return None
         charged = {period: charge_customer(customer_id, period) for period in due_periods(today)}
@@ -149,7 +145,8 @@ def customer_schedule_cancellation(
         if cancellation_date <= dates.today():
             raise DomainError(_("The cancellation date must be a future date."))
     with transaction.atomic():
-        locked = _lock_customer(customer.pk)
+        # The wallet too: its stored estimate is rewritten below (the lock order of points.ledger).
+        locked, _accounts = ledger.lock_customer_and_accounts(customer.pk, ledger.wallet_for(customer))
         if locked.status != CustomerStatus.ACTIVE:
             raise DomainError(_("Only an active account can have a cancellation date."))
         if locked.cancellation_date is not None and locked.cancellation_date <= dates.today():
