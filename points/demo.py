@@ -26,9 +26,10 @@ def seed(*, command, organizations, options) -> None:
     )
     for index, customer in enumerate(customers):
         # Applications hold no points and ended accounts were settled to 0 (DESIGN.md §5.1).
-        if not customer.points_changeable or Transfer.objects.filter(
-            idempotency_key=f"demo:allocate:{customer.pk}"
-        ).exists():
+        if (
+            not customer.points_changeable
+            or Transfer.objects.filter(idempotency_key=f"demo:allocate:{customer.pk}").exists()
+        ):
             continue
         # One month of points for most; a few get less than the next charge (a shortage the
         # estimate column shows) and every fifth is taken below zero (DESIGN.md §5.2).
