@@ -25,6 +25,7 @@ from msp_portal.errors import DomainError
 from msp_portal.permissions import OrganizationKind
 from points import ledger
 from points.estimates import refresh_estimates
+from points.services import points_return_from_application
 
 from .models import (
     CONTRACTED_USERS_MAX,
@@ -74,13 +75,19 @@ READ_ONLY_STATUSES = (S.WITHDRAWN, S.CANCELLED, S.MERGED)
 CODE_EDITABLE_STATUSES = (S.PENDING_APPROVAL, S.REJECTED)
 
 
-def _locked(customer: CustomerAccount | int, *, wallet: bool = False) -> CustomerAccount:
+def _locked(customer: CustomerAccount | int, *, wallet: bool = False, pool: bool = False) -> CustomerAccount:
     """The account's row, locked for this transaction (a no-op lock on SQLite, whose
     IMMEDIATE transactions already serialize writers). With `wallet`, the account's wallet is
     locked after it (the lock order of points.ledger): for the services that change what the
-    stored estimate depends on (status, contracted users), which they then rewrite."""
+    stored estimate depends on (status, contracted users), which they then rewrite; with
+    `pool`, the MSP's pool too, for an application's ending that returns its points."""
     customer_id = customer if isinstance(customer, int) else customer.pk
-    accounts = (ledger.wallet_for(customer_id),) if wallet else ()
+    accounts = []
+    if wallet or pool:
+        accounts.append(ledger.wallet_for(customer_id))
+    if pool:
+        organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
+        accounts.append(ledger.pool_for(organization_id))
     locked, _accounts = ledger.lock_customer_and_accounts(customer_id, *accounts)
     return locked
 
@@ -281,12 +288,14 @@ def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccou
 @transaction.atomic
 def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> CustomerAccount:
     """Return a pending application to the MSP with a reason (差戻し); the registrant is told
-    by e-mail. The MSP may correct and resubmit it, or withdraw it."""
+    by e-mail. The MSP may correct and resubmit it, or withdraw it. Any points the application
+    holds go back to the MSP's pool (points.services.points_return_from_application)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Enter the reason for returning the application."))
-    customer = _locked(customer, wallet=True)
-    customer_transition(customer=customer, to_status=S.REJECTED, actor=actor, reason=reason)
+    customer = _locked(customer, pool=True)
+    change = customer_transition(customer=customer, to_status=S.REJECTED, actor=actor, reason=reason)
+    points_return_from_application(actor=actor, customer=customer, status_change=change)
     audit_record(
         actor=actor,
         action="customer.reject",
@@ -333,10 +342,11 @@ def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[s
 @transaction.atomic
 def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "") -> CustomerAccount:
     """Withdraw a pending or returned application (取下げ). The account stays as a record and
-    can be archived."""
-    customer = _locked(customer, wallet=True)
+    can be archived. Any points it holds go back to the MSP's pool, in this transaction."""
+    customer = _locked(customer, pool=True)
     before = customer.status
-    customer_transition(customer=customer, to_status=S.WITHDRAWN, actor=actor, reason=(reason or "").strip())
+    change = customer_transition(customer=customer, to_status=S.WITHDRAWN, actor=actor, reason=(reason or "").strip())
+    points_return_from_application(actor=actor, customer=customer, status_change=change)
     audit_record(
         actor=actor, action="customer.withdraw", obj=customer, before={"status": before}, after={"status": S.WITHDRAWN}
     )

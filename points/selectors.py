@@ -24,7 +24,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from accounts.models import CustomerAccount, Organization, User
+from accounts.models import POINTS_STATUSES, CustomerAccount, Organization, User
 from accounts.selectors import managed_organization_ids
 from msp_portal.permissions import OrganizationKind
 
@@ -375,6 +375,27 @@ def check_sequences_and_balance_after() -> list[Problem]:
     return problems
 
 
+def check_only_open_accounts_hold_points() -> list[Problem]:
+    """Only accounts whose points may move (accounts.models.POINTS_STATUSES) hold any: an
+    application gives them back when it ends, and a cancelled or merged account is settled to
+    exactly 0 (DESIGN.md §5.1, §6)."""
+    holding = (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET)
+        .exclude(customer__status__in=POINTS_STATUSES)
+        .exclude(balance=0)
+        .order_by("pk")
+        .values("customer_id", "customer__account_code", "customer__status", "balance")
+    )
+    return [
+        Problem(
+            "settled_balance",
+            f"customer {row['customer__account_code']} (id {row['customer_id']}) is {row['customer__status']} "
+            f"but its wallet holds {row['balance']} points",
+        )
+        for row in holding[:REPORT_LIMIT]
+    ]
+
+
 # The checks `ledger_problems` runs, in order. Other apps append theirs (e.g. billing_jobs:
 # eligible accounts missing a charge) — a check takes no arguments and returns its problems.
 LEDGER_CHECKS: list[LedgerCheck] = [
@@ -384,6 +405,7 @@ LEDGER_CHECKS: list[LedgerCheck] = [
     check_customers_have_wallets,
     check_transfer_customers,
     check_sequences_and_balance_after,
+    check_only_open_accounts_hold_points,
 ]
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import POINTS_STATUSES, CustomerAccount, Organization, User
+from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatusChange, Organization, User
 from audit.services import audit_record
 from msp_portal import dates
 from msp_portal.errors import DomainError
@@ -205,6 +205,47 @@ def points_withdraw(
     )
     _audit_transfer(
         actor, "points.withdraw", transfer, organization=customer.organization, customer=customer, before=before
+    )
+    return transfer
+
+
+def refund_key(customer_id: int, status_change_id: int) -> str:
+    return f"refund:{customer_id}:{status_change_id}"
+
+
+def points_return_from_application(
+    *, actor: User | None, customer: CustomerAccount, status_change: CustomerStatusChange
+) -> Transfer | None:
+    """An application that ends (`status_change`: withdrawn, or returned to the MSP) holds no
+    points: a positive balance goes back to the MSP's pool (`settlement_refund`), a negative
+    one is made good from it (`settlement_topup`), so the wallet ends at 0. Runs in the
+    caller's transaction, which has locked the customer row, its wallet and the pool in the
+    ledger's order (accounts.customer_services). Key `refund:<customer>:<status change>`: once
+    per ending. Returns the transfer, or None when the wallet was at 0."""
+    wallet, pool = ledger.wallet_for(customer), ledger.pool_for(customer.organization_id)
+    locked = ledger.lock_accounts(wallet, pool)
+    wallet, pool = locked[wallet.pk], locked[pool.pk]
+    if wallet.balance == 0:
+        return None
+    before = wallet.balance
+    debit, credit = (wallet, pool) if before > 0 else (pool, wallet)
+    transfer = ledger.post(
+        kind=TransferKind.SETTLEMENT_REFUND if before > 0 else TransferKind.SETTLEMENT_TOPUP,
+        debit=debit,
+        credit=credit,
+        amount=abs(before),
+        idempotency_key=refund_key(customer.pk, status_change.pk),
+        actor=actor,
+        customer=customer,
+    )
+    _audit_transfer(
+        actor,
+        "points.application_refund",
+        transfer,
+        organization=customer.organization,
+        customer=customer,
+        before=before,
+        status=status_change.to_status,
     )
     return transfer
 

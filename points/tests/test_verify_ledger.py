@@ -123,3 +123,11 @@ def test_a_second_consumption_for_the_same_month_is_reported(books, capsys):
         )
     code, output = run(capsys)
     assert code == 1 and "[consumption]" in output and "2026-11" in output
+
+
+@pytest.mark.parametrize("status", ["pending_approval", "rejected", "withdrawn", "cancelled", "merged"])
+def test_an_account_whose_points_can_no_longer_move_but_holds_some_is_reported(books, capsys, status):
+    CustomerAccountFactory._meta.model.objects.filter(pk=books.pk).update(status=status)
+    code, output = run(capsys)
+    assert code == 1
+    assert "[settled_balance]" in output and f"is {status} but its wallet holds -50 points" in output
