@@ -1,10 +1,13 @@
 """Cancellation (解約, DESIGN.md §6): immediate, scheduled, and the daily run's due ones.
 
-Settlement, in the same transaction as the status change: first any charge the account still
-owes (a 25th it was active on and that no run has charged yet), then a negative balance is
-topped up from the MSP's pool (`settlement_topup`; only here may a pool go below zero) and a
-positive one forfeited (`settlement_forfeit`), so the wallet ends at exactly 0. The settlement's
-idempotency key `settle:<customer id>` makes a second settlement impossible.
+Settlement, in the same transaction as the status change and under the locks of the ledger's
+one order (the customer row, then its wallet and the MSP's pool, then `consumed`): first every
+charge the account still owes (`selectors.settlement_for`: each 25th it was active on that no
+run has charged yet, however old), then a negative balance is topped up from the MSP's pool
+(`settlement_topup`; only here may a pool go below zero) and a positive one forfeited
+(`settlement_forfeit`), so the wallet ends at exactly 0. The settlement's idempotency key
+`settle:<customer id>` makes a second settlement impossible, and once the account is cancelled
+no point moves on it again (points.services, and the run's eligibility, billing_jobs.selectors).
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ from points import ledger
 from points.estimates import refresh_estimates
 from points.models import LedgerAccountKind, TransferKind
 
-from .charging import charge_customer
-from .selectors import due_periods
+from .charging import consumption_key, snapshot_for
+from .selectors import settlement_for
 
 WITHDRAWABLE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.REJECTED)
 
@@ -48,20 +51,36 @@ def _settle_and_cancel(
     wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
     with transaction.atomic():
-        # The lock order of points.ledger: the customer row, then its wallet and the pool.
-        customer, _accounts = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
+        customer, locked = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
         if customer.status != CustomerStatus.ACTIVE:
             return None
-        charged = {period: charge_customer(customer_id, period) for period in due_periods(today)}
-        locked = ledger.lock_accounts(wallet, pool)
         locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
-        balance = locked[wallet.pk].balance
-        before = {"status": customer.status, "points_balance": balance, "cancellation_date": customer.cancellation_date}
+        wallet, pool = locked[wallet.pk], locked[pool.pk]
+        settlement = settlement_for(
+            customer, today=today, cancellation_date=customer.cancellation_date if scheduled else None
+        )
+        for charge in settlement.charges:
+            ledger.post(
+                kind=TransferKind.CONSUMPTION,
+                debit=wallet,
+                credit=locked_consumed,
+                amount=charge.amount,
+                idempotency_key=consumption_key(customer_id, charge.period),
+                customer=customer_id,
+                period=charge.period,
+                snapshot=snapshot_for(charge.rule, charge.users, charge.charge_day, charge.period),
+            )
+        balance = wallet.balance
+        before = {
+            "status": customer.status,
+            "points_balance": settlement.balance,
+            "cancellation_date": customer.cancellation_date,
+        }
         if balance < 0:
             ledger.post(
                 kind=TransferKind.SETTLEMENT_TOPUP,
-                debit=locked[pool.pk],
-                credit=locked[wallet.pk],
+                debit=pool,
+                credit=wallet,
                 amount=-balance,
                 idempotency_key=settlement_key(customer_id),
                 actor=actor,
@@ -70,7 +89,7 @@ def _settle_and_cancel(
         elif balance > 0:
             ledger.post(
                 kind=TransferKind.SETTLEMENT_FORFEIT,
-                debit=locked[wallet.pk],
+                debit=wallet,
                 credit=locked_consumed,
                 amount=balance,
                 idempotency_key=settlement_key(customer_id),
@@ -99,7 +118,7 @@ def _settle_and_cancel(
                 "points_balance": 0,
                 "settlement_topup": max(0, -balance),
                 "settlement_forfeit": max(0, balance),
-                "charged_before_settlement": {p: n for p, n in charged.items() if n},
+                "charged_before_settlement": {charge.period: charge.amount for charge in settlement.charges},
                 "scheduled": scheduled,
             },
         )
