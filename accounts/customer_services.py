@@ -1,8 +1,9 @@
 """Writes for customer accounts: registration, approval, provisioning, edits (DESIGN.md §3).
 
-Every service is keyword-only, one transaction, audited, and locks the account row before it
-reads the status it decides on, so two people acting at once cannot both win (an approval and
-a withdrawal of the same application, say). Every status change goes through
+Every service is keyword-only, one transaction (`retried_atomic`: run once more if it
+overlapped with another one), audited, and locks the account row before it reads the status it
+decides on, so two people acting at once cannot both win (an approval and a withdrawal of the
+same application, say). Every status change goes through
 `customer_transition`, the one place that knows which transitions exist.
 """
 
@@ -21,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from customer_portal.menus import MENU_KEYS
-from msp_portal.errors import DomainError
+from msp_portal.errors import DomainError, retried_atomic
 from msp_portal.permissions import OrganizationKind
 from points import ledger
 from points.estimates import refresh_estimates
@@ -191,7 +192,7 @@ def _write_contract_change(customer: CustomerAccount, old: int | None, new: int,
     )
 
 
-@transaction.atomic
+@retried_atomic
 def customer_register(*, actor: User, organization: Organization, data: dict[str, Any]) -> CustomerAccount:
     """Register a customer account for `organization` (an MSP the actor manages) with the
     fields of the 基本情報登録 popup. The account waits in the approval queue
@@ -240,7 +241,7 @@ def customer_register(*, actor: User, organization: Organization, data: dict[str
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_update(*, actor: User, customer: CustomerAccount, changes: dict[str, Any]) -> CustomerAccount:
     """Change customer info (基本情報) and reseller info (販売店情報). The account code can change
     only before approval; withdrawn, cancelled and merged accounts are read-only. Only the
@@ -261,7 +262,7 @@ def _enqueue_provisioning(customer: CustomerAccount) -> None:
     transaction.on_commit(lambda: provision_customer.delay(customer_id))
 
 
-@transaction.atomic
+@retried_atomic
 def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Approve a pending application (operator). The account moves to provisioning and the
     provisioning task is enqueued once the approval is committed."""
@@ -285,7 +286,7 @@ def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccou
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> CustomerAccount:
     """Return a pending application to the MSP with a reason (差戻し); the registrant is told
     by e-mail. The MSP may correct and resubmit it, or withdraw it. Any points the application
@@ -307,7 +308,7 @@ def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> C
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[str, Any]) -> CustomerAccount:
     """Correct a returned application and put it back in the approval queue. `changes` may hold
     any registration field; a new contracted-user count writes a ContractChange row. The
@@ -339,7 +340,7 @@ def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[s
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "") -> CustomerAccount:
     """Withdraw a pending or returned application (取下げ). The account stays as a record and
     can be archived. Any points it holds go back to the MSP's pool, in this transaction."""
@@ -353,7 +354,7 @@ def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_provisioning_retry(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Try a failed provisioning again (operator): back to provisioning, task enqueued."""
     customer = _locked(customer, wallet=True)
@@ -391,7 +392,7 @@ def customer_provision(*, customer_id: int) -> CustomerAccount | None:
     return customer_provisioning_succeeded(customer_id=customer_id)
 
 
-@transaction.atomic
+@retried_atomic
 def customer_provisioning_succeeded(*, customer_id: int) -> CustomerAccount | None:
     """The tenant exists: the account becomes active and the registering MSP staff member is
     told by e-mail (after commit). Does nothing if the account is no longer provisioning."""
@@ -421,7 +422,7 @@ def customer_provisioning_succeeded(*, customer_id: int) -> CustomerAccount | No
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -> CustomerAccount | None:
     """Record a failed provisioning attempt. While retries remain the account stays in
     provisioning; the last failure (`final`) moves it to provisioning_failed, where the
@@ -454,7 +455,7 @@ def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_change_contract(*, actor: User, customer: CustomerAccount, contracted_users: int) -> CustomerAccount:
     """Change the contracted users (契約ユーザ数更新), effective now, kept as a ContractChange
     row so the count in force at any past moment can be read by the monthly job."""
@@ -490,7 +491,7 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_archive(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Hide a finished account (cancelled, withdrawn, returned, merged) from the default list.
     Nothing is deleted; it can be unarchived."""
@@ -511,7 +512,7 @@ def customer_archive(*, actor: User, customer: CustomerAccount) -> CustomerAccou
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_unarchive(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Show an archived account in the default list again."""
     customer = _locked(customer)
@@ -530,7 +531,7 @@ def customer_unarchive(*, actor: User, customer: CustomerAccount) -> CustomerAcc
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_assign_support(
     *, actor: User, customer: CustomerAccount, support_account: Organization | None
 ) -> CustomerAccount:
@@ -560,7 +561,7 @@ def customer_assign_support(
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_customize_screen(*, actor: User, customer: CustomerAccount, hidden_menus: list[str]) -> CustomerAccount:
     """Set which customer admin portal menus the customer does not see (画面のカスタマイズ).
     Keys must come from CUSTOMER_PORTAL_MENUS; they are stored in menu order."""

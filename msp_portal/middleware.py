@@ -1,16 +1,20 @@
-"""Cross-cutting request handling: the interface language, the acting context, two-factor."""
+"""Cross-cutting request handling: the interface language, the acting context, two-factor, and
+the answer to a request that overlapped with another one."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from . import context
+from .errors import OVERLAP_MESSAGE, is_overlap
 
 
 def client_ip(request) -> str | None:
@@ -97,6 +101,38 @@ class TwoFactorMiddleware:
         else:
             return None
         url = f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}"
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)
+
+
+class OverlapMiddleware:
+    """A request whose transaction overlapped with another one (a deadlock, a lock timeout) and
+    was not retried to success by its service (msp_portal.errors.retried_atomic) is answered
+    with a message on the page it came from, never a 500: its transaction was rolled back, so
+    nothing changed and the user can simply try again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_overlap(exception):
+            return None
+        messages.error(request, OVERLAP_MESSAGE)
+        candidates = [request.headers.get("Referer")]
+        if getattr(request, "htmx", False):
+            candidates.insert(0, request.htmx.current_url)
+        url = next(
+            (
+                url
+                for url in candidates
+                if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()})
+            ),
+            "/",
+        )
         if getattr(request, "htmx", False):
             return HttpResponseClientRedirect(url)
         return redirect(url)

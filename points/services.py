@@ -1,7 +1,8 @@
-"""Writes that move points (DESIGN.md §5). Each service is one transaction, locks what it
-touches in the one order of `points.ledger` (the customer row, then the ledger accounts in id
-order: `ledger.lock_customer_and_accounts`), decides on the rows as locked — the customer's
-status, the balances — posts through `ledger.post`, and audits itself.
+"""Writes that move points (DESIGN.md §5). Each service is one transaction (`retried_atomic`:
+run once more if it overlapped with another one), locks what it touches in the one order of
+`points.ledger` (the customer row, then the ledger accounts in id order:
+`ledger.lock_customer_and_accounts`), decides on the rows as locked — the customer's status,
+the balances — posts through `ledger.post`, and audits itself.
 
 Idempotency: every service takes the key of the request that asked for it (a form token minted
 when the form was rendered, or a key a job derives). The key is checked again *under the lock*,
@@ -20,13 +21,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatusChange, Organization, User
 from audit.services import audit_record
 from msp_portal import dates
-from msp_portal.errors import DomainError
+from msp_portal.errors import DomainError, retried_atomic
 
 from . import ledger
 from .estimates import refresh_estimates
@@ -108,7 +108,7 @@ def _audit_transfer(actor, action: str, transfer: Transfer, *, organization=None
     audit_record(actor=actor, action=action, obj=transfer, organization=organization, customer=customer, after=after)
 
 
-@transaction.atomic
+@retried_atomic
 def points_purchase(
     *, actor: User | None, organization: Organization, amount: int, order_reference: str, idempotency_key: str
 ) -> Transfer:
@@ -144,7 +144,7 @@ def points_purchase(
     return transfer
 
 
-@transaction.atomic
+@retried_atomic
 def points_allocate(*, actor: User | None, customer: CustomerAccount, amount: int, idempotency_key: str) -> Transfer:
     """Add points to a customer (追加): the MSP's pool → the customer's wallet. Refused with
     `PoolShortage` (nothing changed) when the pool, read under the lock, cannot pay."""
@@ -175,7 +175,7 @@ def points_allocate(*, actor: User | None, customer: CustomerAccount, amount: in
     return transfer
 
 
-@transaction.atomic
+@retried_atomic
 def points_withdraw(
     *, actor: User | None, customer: CustomerAccount, amount: int, idempotency_key: str, allow_negative: bool = False
 ) -> Transfer:
@@ -306,7 +306,7 @@ def replenish_plan(customers: Iterable[CustomerAccount]) -> list[ReplenishLine]:
     return lines
 
 
-@transaction.atomic
+@retried_atomic
 def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount], batch_key: str) -> ReplenishResult:
     """Replenish needed points (必要ポイントの補充, DESIGN.md §5.5): for each account whose
     estimate is negative, allocate exactly −estimate from its MSP's pool so the estimate
@@ -399,7 +399,7 @@ def _audit_replenish(actor, line: ReplenishLine, batch_key: str) -> None:
     )
 
 
-@transaction.atomic
+@retried_atomic
 def points_adjust(
     *, actor: User | None, account: LedgerAccount, amount: int, reason: str, idempotency_key: str
 ) -> Transfer:
@@ -448,7 +448,7 @@ def points_adjust(
     return transfer
 
 
-@transaction.atomic
+@retried_atomic
 def transfer_reverse(*, actor: User | None, transfer: Transfer, reason: str) -> Transfer:
     """Correct a mistaken transfer by posting its mirror image (an `adjustment` from its credit
     side back to its debit side, linked by `reverses`); the original stays as it was. A
@@ -502,7 +502,7 @@ def transfer_reverse(*, actor: User | None, transfer: Transfer, reason: str) -> 
     return reversal
 
 
-@transaction.atomic
+@retried_atomic
 def consumption_rule_create(
     *,
     actor: User | None,
@@ -545,7 +545,7 @@ def consumption_rule_create(
     return rule
 
 
-@transaction.atomic
+@retried_atomic
 def consumption_rule_delete(*, actor: User | None, rule: ConsumptionRule) -> None:
     """Withdraw a rule that has not taken effect yet (nothing was ever charged by it), then
     recompute the stored estimates."""
