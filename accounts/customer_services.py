@@ -1,8 +1,9 @@
 """Writes for customer accounts: registration, approval, provisioning, edits (DESIGN.md §3).
 
-Every service is keyword-only, one transaction, audited, and locks the account row before it
-reads the status it decides on, so two people acting at once cannot both win (an approval and
-a withdrawal of the same application, say). Every status change goes through
+Every service is keyword-only, one transaction (`retried_atomic`: run once more if it
+overlapped with another one), audited, and locks the account row before it reads the status it
+decides on, so two people acting at once cannot both win (an approval and a withdrawal of the
+same application, say). Every status change goes through
 `customer_transition`, the one place that knows which transitions exist.
 """
 
@@ -21,10 +22,11 @@ from django.utils.translation import gettext as _
 
 from audit.services import audit_record
 from customer_portal.menus import MENU_KEYS
-from msp_portal.errors import DomainError
+from msp_portal.errors import DomainError, retried_atomic
 from msp_portal.permissions import OrganizationKind
 from points import ledger
 from points.estimates import refresh_estimates
+from points.services import points_return_from_application
 
 from .models import (
     CONTRACTED_USERS_MAX,
@@ -74,10 +76,21 @@ READ_ONLY_STATUSES = (S.WITHDRAWN, S.CANCELLED, S.MERGED)
 CODE_EDITABLE_STATUSES = (S.PENDING_APPROVAL, S.REJECTED)
 
 
-def _locked(customer: CustomerAccount) -> CustomerAccount:
+def _locked(customer: CustomerAccount | int, *, wallet: bool = False, pool: bool = False) -> CustomerAccount:
     """The account's row, locked for this transaction (a no-op lock on SQLite, whose
-    IMMEDIATE transactions already serialize writers)."""
-    return CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer.pk)
+    IMMEDIATE transactions already serialize writers). With `wallet`, the account's wallet is
+    locked after it (the lock order of points.ledger): for the services that change what the
+    stored estimate depends on (status, contracted users), which they then rewrite; with
+    `pool`, the MSP's pool too, for an application's ending that returns its points."""
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    accounts = []
+    if wallet or pool:
+        accounts.append(ledger.wallet_for(customer_id))
+    if pool:
+        organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
+        accounts.append(ledger.pool_for(organization_id))
+    locked, _accounts = ledger.lock_customer_and_accounts(customer_id, *accounts)
+    return locked
 
 
 def _record_transition(
@@ -93,7 +106,8 @@ def customer_transition(
 ) -> CustomerStatusChange:
     """Move a locked account to `to_status` if the lifecycle allows it (else DomainError) and
     record who, when and why. Callers hold the row lock and run inside their transaction;
-    `update_fields` names the other fields they changed on the instance, saved together."""
+    `update_fields` names the other fields they changed on the instance, saved together. The
+    stored estimate is rewritten, so callers lock the wallet too (`_locked(..., wallet=True)`)."""
     from_status = customer.status
     if to_status not in ALLOWED_TRANSITIONS[from_status]:
         raise DomainError(
@@ -178,7 +192,7 @@ def _write_contract_change(customer: CustomerAccount, old: int | None, new: int,
     )
 
 
-@transaction.atomic
+@retried_atomic
 def customer_register(*, actor: User, organization: Organization, data: dict[str, Any]) -> CustomerAccount:
     """Register a customer account for `organization` (an MSP the actor manages) with the
     fields of the 基本情報登録 popup. The account waits in the approval queue
@@ -227,7 +241,7 @@ def customer_register(*, actor: User, organization: Organization, data: dict[str
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_update(*, actor: User, customer: CustomerAccount, changes: dict[str, Any]) -> CustomerAccount:
     """Change customer info (基本情報) and reseller info (販売店情報). The account code can change
     only before approval; withdrawn, cancelled and merged accounts are read-only. Only the
@@ -248,11 +262,11 @@ def _enqueue_provisioning(customer: CustomerAccount) -> None:
     transaction.on_commit(lambda: provision_customer.delay(customer_id))
 
 
-@transaction.atomic
+@retried_atomic
 def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Approve a pending application (operator). The account moves to provisioning and the
     provisioning task is enqueued once the approval is committed."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     customer.approved_at = timezone.now()
     customer.provisioning_error = ""
     customer_transition(
@@ -272,15 +286,17 @@ def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccou
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> CustomerAccount:
     """Return a pending application to the MSP with a reason (差戻し); the registrant is told
-    by e-mail. The MSP may correct and resubmit it, or withdraw it."""
+    by e-mail. The MSP may correct and resubmit it, or withdraw it. Any points the application
+    holds go back to the MSP's pool (points.services.points_return_from_application)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Enter the reason for returning the application."))
-    customer = _locked(customer)
-    customer_transition(customer=customer, to_status=S.REJECTED, actor=actor, reason=reason)
+    customer = _locked(customer, pool=True)
+    change = customer_transition(customer=customer, to_status=S.REJECTED, actor=actor, reason=reason)
+    points_return_from_application(actor=actor, customer=customer, status_change=change)
     audit_record(
         actor=actor,
         action="customer.reject",
@@ -292,12 +308,12 @@ def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> C
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[str, Any]) -> CustomerAccount:
     """Correct a returned application and put it back in the approval queue. `changes` may hold
     any registration field; a new contracted-user count writes a ContractChange row. The
     3-business-day promise is counted again from the resubmission."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     if customer.status != S.REJECTED:
         raise DomainError(_("Only a returned application can be resubmitted."))
     changes = dict(changes)
@@ -324,23 +340,24 @@ def customer_resubmit(*, actor: User, customer: CustomerAccount, changes: dict[s
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "") -> CustomerAccount:
     """Withdraw a pending or returned application (取下げ). The account stays as a record and
-    can be archived."""
-    customer = _locked(customer)
+    can be archived. Any points it holds go back to the MSP's pool, in this transaction."""
+    customer = _locked(customer, pool=True)
     before = customer.status
-    customer_transition(customer=customer, to_status=S.WITHDRAWN, actor=actor, reason=(reason or "").strip())
+    change = customer_transition(customer=customer, to_status=S.WITHDRAWN, actor=actor, reason=(reason or "").strip())
+    points_return_from_application(actor=actor, customer=customer, status_change=change)
     audit_record(
         actor=actor, action="customer.withdraw", obj=customer, before={"status": before}, after={"status": S.WITHDRAWN}
     )
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_provisioning_retry(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Try a failed provisioning again (operator): back to provisioning, task enqueued."""
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     customer_transition(customer=customer, to_status=S.PROVISIONING, actor=actor)
     audit_record(
         actor=actor,
@@ -375,12 +392,14 @@ def customer_provision(*, customer_id: int) -> CustomerAccount | None:
     return customer_provisioning_succeeded(customer_id=customer_id)
 
 
-@transaction.atomic
+@retried_atomic
 def customer_provisioning_succeeded(*, customer_id: int) -> CustomerAccount | None:
     """The tenant exists: the account becomes active and the registering MSP staff member is
     told by e-mail (after commit). Does nothing if the account is no longer provisioning."""
-    customer = CustomerAccount.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None or customer.status != S.PROVISIONING:
+    if not CustomerAccount.objects.filter(pk=customer_id).exists():
+        return None
+    customer = _locked(customer_id, wallet=True)
+    if customer.status != S.PROVISIONING:
         return None
     customer.activated_at = timezone.now()
     customer.provisioning_attempts += 1
@@ -403,13 +422,15 @@ def customer_provisioning_succeeded(*, customer_id: int) -> CustomerAccount | No
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -> CustomerAccount | None:
     """Record a failed provisioning attempt. While retries remain the account stays in
     provisioning; the last failure (`final`) moves it to provisioning_failed, where the
     operator sees the error and a retry button."""
-    customer = CustomerAccount.objects.select_for_update().filter(pk=customer_id).first()
-    if customer is None or customer.status != S.PROVISIONING:
+    if not CustomerAccount.objects.filter(pk=customer_id).exists():
+        return None
+    customer = _locked(customer_id, wallet=True)
+    if customer.status != S.PROVISIONING:
         return None
     customer.provisioning_attempts += 1
     customer.provisioning_error = error[:2000]
@@ -434,12 +455,12 @@ def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_change_contract(*, actor: User, customer: CustomerAccount, contracted_users: int) -> CustomerAccount:
     """Change the contracted users (契約ユーザ数更新), effective now, kept as a ContractChange
     row so the count in force at any past moment can be read by the monthly job."""
     new = _check_contracted_users(contracted_users)
-    customer = _locked(customer)
+    customer = _locked(customer, wallet=True)
     _ensure_changeable(customer)
     old = customer.contracted_users
     if new == old:
@@ -470,7 +491,7 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_archive(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Hide a finished account (cancelled, withdrawn, returned, merged) from the default list.
     Nothing is deleted; it can be unarchived."""
@@ -491,7 +512,7 @@ def customer_archive(*, actor: User, customer: CustomerAccount) -> CustomerAccou
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_unarchive(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Show an archived account in the default list again."""
     customer = _locked(customer)
@@ -510,7 +531,7 @@ def customer_unarchive(*, actor: User, customer: CustomerAccount) -> CustomerAcc
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_assign_support(
     *, actor: User, customer: CustomerAccount, support_account: Organization | None
 ) -> CustomerAccount:
@@ -540,7 +561,7 @@ def customer_assign_support(
     return customer
 
 
-@transaction.atomic
+@retried_atomic
 def customer_customize_screen(*, actor: User, customer: CustomerAccount, hidden_menus: list[str]) -> CustomerAccount:
     """Set which customer admin portal menus the customer does not see (画面のカスタマイズ).
     Keys must come from CUSTOMER_PORTAL_MENUS; they are stored in menu order."""

@@ -167,6 +167,15 @@ TERMINAL_STATUSES = (
     CustomerStatus.REJECTED,
     CustomerStatus.MERGED,
 )
+# The accounts whose points may move (追加, 削除, replenish, corrections): those that can be
+# charged or settled — provisioning (it becomes active), provisioning failed (it is retried)
+# and active. An application holds no points; a cancelled or merged account's wallet moves
+# only by its settlement (DESIGN.md §5.1).
+POINTS_STATUSES = (
+    CustomerStatus.PROVISIONING,
+    CustomerStatus.PROVISIONING_FAILED,
+    CustomerStatus.ACTIVE,
+)
 
 
 class Industry(models.TextChoices):
@@ -313,6 +322,10 @@ class CustomerAccount(models.Model):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def points_changeable(self) -> bool:
+        return self.status in POINTS_STATUSES
 
 
 class CustomerStatusChange(models.Model):

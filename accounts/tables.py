@@ -162,7 +162,7 @@ def _points_cell(record: CustomerAccount, page: ListPage) -> SafeString:
         "points-negative" if record.points_balance < 0 else "",
         intcomma(record.points_balance),
     )
-    if Cap.POINTS_CHANGE in page.caps and not record.is_terminal:
+    if Cap.POINTS_CHANGE in page.caps and record.points_changeable:
         url = f"{page.url('points:change', record.pk)}?next={page.next}"
         return format_html("{}\n{}", balance, popup_button(url, gettext("Change"), "points-change"))
     return balance

@@ -1,17 +1,19 @@
 """Cancellation (解約, DESIGN.md §6): immediate, scheduled, and the daily run's due ones.
 
-Settlement, in the same transaction as the status change: first any charge the account still
-owes (a 25th it was active on and that no run has charged yet), then a negative balance is
-topped up from the MSP's pool (`settlement_topup`; only here may a pool go below zero) and a
-positive one forfeited (`settlement_forfeit`), so the wallet ends at exactly 0. The settlement's
-idempotency key `settle:<customer id>` makes a second settlement impossible.
+Settlement, in the same transaction as the status change and under the locks of the ledger's
+one order (the customer row, then its wallet and the MSP's pool, then `consumed`): first every
+charge the account still owes (`selectors.settlement_for`: each 25th it was active on that no
+run has charged yet, however old), then a negative balance is topped up from the MSP's pool
+(`settlement_topup`; only here may a pool go below zero) and a positive one forfeited
+(`settlement_forfeit`), so the wallet ends at exactly 0. The settlement's idempotency key
+`settle:<customer id>` makes a second settlement impossible, and once the account is cancelled
+no point moves on it again (points.services, and the run's eligibility, billing_jobs.selectors).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,13 +21,13 @@ from accounts.customer_services import customer_transition, customer_withdraw
 from accounts.models import CustomerAccount, CustomerStatus, User
 from audit.services import audit_record
 from msp_portal import dates
-from msp_portal.errors import DomainError
+from msp_portal.errors import DomainError, retried_atomic
 from points import ledger
 from points.estimates import refresh_estimates
 from points.models import LedgerAccountKind, TransferKind
 
-from .charging import charge_customer
-from .selectors import due_periods
+from .charging import consumption_key, snapshot_for
+from .selectors import settlement_for
 
 WITHDRAWABLE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.REJECTED)
 
@@ -39,10 +41,7 @@ def _require_agreement(agreed: bool) -> None:
         raise DomainError(_("Check “I agree” to continue."))
 
 
-def _lock_customer(customer_id: int) -> CustomerAccount:
-    return CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer_id)
-
-
+@retried_atomic
 def _settle_and_cancel(
     customer_id: int, *, actor: User | None, cancelled_at: dt.datetime, today: dt.date, scheduled: bool
 ) -> CustomerAccount | None:
@@ -51,62 +50,77 @@ def _settle_and_cancel(
     organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
     wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
-    with transaction.atomic():
-        ledger.lock_accounts(wallet, pool)
-        customer = _lock_customer(customer_id)
-        if customer.status != CustomerStatus.ACTIVE:
-            return None
-        charged = {period: charge_customer(customer_id, period) for period in due_periods(today)}
-        locked = ledger.lock_accounts(wallet, pool)
-        locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
-        balance = locked[wallet.pk].balance
-        before = {"status": customer.status, "points_balance": balance, "cancellation_date": customer.cancellation_date}
-        if balance < 0:
-            ledger.post(
-                kind=TransferKind.SETTLEMENT_TOPUP,
-                debit=locked[pool.pk],
-                credit=locked[wallet.pk],
-                amount=-balance,
-                idempotency_key=settlement_key(customer_id),
-                actor=actor,
-                customer=customer_id,
-            )
-        elif balance > 0:
-            ledger.post(
-                kind=TransferKind.SETTLEMENT_FORFEIT,
-                debit=locked[wallet.pk],
-                credit=locked_consumed,
-                amount=balance,
-                idempotency_key=settlement_key(customer_id),
-                actor=actor,
-                customer=customer_id,
-            )
-        customer.cancelled_at = cancelled_at
-        if not scheduled:
-            customer.cancellation_date = None
-        customer_transition(
-            customer=customer,
-            to_status=CustomerStatus.CANCELLED,
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            reason=_("Scheduled cancellation date reached") if scheduled else _("Cancelled immediately"),
-            update_fields=["cancelled_at", "cancellation_date"],
+    customer, locked = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
+    if customer.status != CustomerStatus.ACTIVE:
+        return None
+    locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
+    wallet, pool = locked[wallet.pk], locked[pool.pk]
+    settlement = settlement_for(
+        customer, today=today, cancellation_date=customer.cancellation_date if scheduled else None
+    )
+    for charge in settlement.charges:
+        ledger.post(
+            kind=TransferKind.CONSUMPTION,
+            debit=wallet,
+            credit=locked_consumed,
+            amount=charge.amount,
+            idempotency_key=consumption_key(customer_id, charge.period),
+            customer=customer_id,
+            period=charge.period,
+            snapshot=snapshot_for(charge.rule, charge.users, charge.charge_day, charge.period),
         )
-        refresh_estimates(CustomerAccount.objects.filter(pk=customer_id), today=today)
-        audit_record(
+    balance = wallet.balance
+    before = {
+        "status": customer.status,
+        "points_balance": settlement.balance,
+        "cancellation_date": customer.cancellation_date,
+    }
+    if balance < 0:
+        ledger.post(
+            kind=TransferKind.SETTLEMENT_TOPUP,
+            debit=pool,
+            credit=wallet,
+            amount=-balance,
+            idempotency_key=settlement_key(customer_id),
             actor=actor,
-            action="customer.cancel",
-            obj=customer,
-            organization=customer.organization,
-            before=before,
-            after={
-                "status": CustomerStatus.CANCELLED,
-                "points_balance": 0,
-                "settlement_topup": max(0, -balance),
-                "settlement_forfeit": max(0, balance),
-                "charged_before_settlement": {p: n for p, n in charged.items() if n},
-                "scheduled": scheduled,
-            },
+            customer=customer_id,
         )
+    elif balance > 0:
+        ledger.post(
+            kind=TransferKind.SETTLEMENT_FORFEIT,
+            debit=wallet,
+            credit=locked_consumed,
+            amount=balance,
+            idempotency_key=settlement_key(customer_id),
+            actor=actor,
+            customer=customer_id,
+        )
+    customer.cancelled_at = cancelled_at
+    if not scheduled:
+        customer.cancellation_date = None
+    customer_transition(
+        customer=customer,
+        to_status=CustomerStatus.CANCELLED,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        reason=_("Scheduled cancellation date reached") if scheduled else _("Cancelled immediately"),
+        update_fields=["cancelled_at", "cancellation_date"],
+    )
+    refresh_estimates(CustomerAccount.objects.filter(pk=customer_id), today=today)
+    audit_record(
+        actor=actor,
+        action="customer.cancel",
+        obj=customer,
+        organization=customer.organization,
+        before=before,
+        after={
+            "status": CustomerStatus.CANCELLED,
+            "points_balance": 0,
+            "settlement_topup": max(0, -balance),
+            "settlement_forfeit": max(0, balance),
+            "charged_before_settlement": {charge.period: charge.amount for charge in settlement.charges},
+            "scheduled": scheduled,
+        },
+    )
     return customer
 
 
@@ -130,14 +144,15 @@ def customer_cancel(*, actor: User, customer: CustomerAccount, agreed: bool) -> 
     return cancelled
 
 
+@retried_atomic
 def _withdraw(*, actor: User, customer_id: int) -> CustomerAccount:
     """A pending or returned application: withdrawn through the lifecycle's own service."""
-    with transaction.atomic():
-        customer = customer_withdraw(actor=actor, customer=CustomerAccount(pk=customer_id))
-        refresh_estimates(CustomerAccount.objects.filter(pk=customer_id))
+    customer = customer_withdraw(actor=actor, customer=CustomerAccount(pk=customer_id))
+    refresh_estimates(CustomerAccount.objects.filter(pk=customer_id))
     return customer
 
 
+@retried_atomic
 def customer_schedule_cancellation(
     *, actor: User, customer: CustomerAccount, cancellation_date: dt.date | None, agreed: bool
 ) -> CustomerAccount:
@@ -148,26 +163,26 @@ def customer_schedule_cancellation(
         _require_agreement(agreed)
         if cancellation_date <= dates.today():
             raise DomainError(_("The cancellation date must be a future date."))
-    with transaction.atomic():
-        locked = _lock_customer(customer.pk)
-        if locked.status != CustomerStatus.ACTIVE:
-            raise DomainError(_("Only an active account can have a cancellation date."))
-        if locked.cancellation_date is not None and locked.cancellation_date <= dates.today():
-            raise DomainError(_("The cancellation date has been reached; it can no longer be changed."))
-        if locked.cancellation_date == cancellation_date:
-            return locked
-        before = {"cancellation_date": locked.cancellation_date}
-        locked.cancellation_date = cancellation_date
-        locked.save(update_fields=["cancellation_date", "updated_at"])
-        refresh_estimates(CustomerAccount.objects.filter(pk=locked.pk))
-        audit_record(
-            actor=actor,
-            action="customer.schedule_cancellation" if cancellation_date else "customer.clear_cancellation",
-            obj=locked,
-            organization=locked.organization,
-            before=before,
-            after={"cancellation_date": cancellation_date},
-        )
+    # The wallet too: its stored estimate is rewritten below (the lock order of points.ledger).
+    locked, _accounts = ledger.lock_customer_and_accounts(customer.pk, ledger.wallet_for(customer))
+    if locked.status != CustomerStatus.ACTIVE:
+        raise DomainError(_("Only an active account can have a cancellation date."))
+    if locked.cancellation_date is not None and locked.cancellation_date <= dates.today():
+        raise DomainError(_("The cancellation date has been reached; it can no longer be changed."))
+    if locked.cancellation_date == cancellation_date:
+        return locked
+    before = {"cancellation_date": locked.cancellation_date}
+    locked.cancellation_date = cancellation_date
+    locked.save(update_fields=["cancellation_date", "updated_at"])
+    refresh_estimates(CustomerAccount.objects.filter(pk=locked.pk))
+    audit_record(
+        actor=actor,
+        action="customer.schedule_cancellation" if cancellation_date else "customer.clear_cancellation",
+        obj=locked,
+        organization=locked.organization,
+        before=before,
+        after={"cancellation_date": cancellation_date},
+    )
     locked.refresh_from_db()
     return locked
 

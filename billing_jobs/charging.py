@@ -10,8 +10,12 @@ Two implementations of one contract, "post every missing charge of the range, on
   account: the customer row is not written); the `consumed` account moves once per range.
 - Everything else (SQLite, a single account): a loop over `points.ledger.post`.
 
-Lock order, shared with the cancellation settlement so they can never deadlock: pools and
-wallets (by id), then customer rows, then the `consumed` system account.
+Lock order (points.ledger): the range's wallets in id order, then the `consumed` system
+account. A chunk never locks or waits for a customer row, so it cannot close a cycle with a
+service that holds one (the cancellation settlement locks the customer row, then the wallet and
+the pool, then `consumed`). Only active accounts are eligible (billing_jobs.selectors), and
+eligibility is read after the wallet locks: a chunk never charges an account whose settlement
+committed before it, and a settlement waiting for the chunk sees its charges.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from accounts.models import CustomerAccount
 from msp_portal import dates
 from points import ledger
 from points.estimates import chargeable_on, consumption_expression, next_charge_days, refresh_estimates
-from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, TransferKind
 from points.rules import rule_at
 
 from .selectors import owing
@@ -58,64 +62,34 @@ def charge_range(period: str, first_id: int, last_id: int, *, today: dt.date) ->
     return _charge_each(period, queryset, today=today)
 
 
-def charge_customer(customer_id: int, period: str) -> int:
-    """Charge one account for `period` if it owes it; the caller's transaction must already
-    hold the account's wallet (and customer row) lock. Returns the points charged."""
-    row = (
-        owing(period, CustomerAccount.objects.filter(pk=customer_id))
-        .filter(charge_amount__gt=0)
-        .values("charge_users", "charge_amount")
-        .first()
-    )
-    if row is None:
-        return 0
-    wallet = ledger.wallet_for(customer_id)
-    consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
-    locked_wallet = ledger.lock_accounts(wallet)[wallet.pk]
-    locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
-    charge_day = dates.charge_date(period)
-    ledger.post(
-        kind=TransferKind.CONSUMPTION,
-        debit=locked_wallet,
-        credit=locked_consumed,
-        amount=row["charge_amount"],
-        idempotency_key=consumption_key(customer_id, period),
-        customer=customer_id,
-        period=period,
-        snapshot=snapshot_for(rule_at(charge_day), row["charge_users"], charge_day, period),
-    )
-    return row["charge_amount"]
-
-
 def _charge_each(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
-    rows = list(owing(period, queryset).filter(charge_amount__gt=0).values("pk", "charge_users", "charge_amount"))
-    if not rows:
+    candidates = list(owing(period, queryset).filter(charge_amount__gt=0).values_list("pk", flat=True))
+    if not candidates:
         return 0, 0
     charge_day = dates.charge_date(period)
     rule = rule_at(charge_day)
     wallets = dict(
-        LedgerAccount.objects.filter(
-            kind=LedgerAccountKind.WALLET, customer_id__in=[r["pk"] for r in rows]
-        ).values_list("customer_id", "pk")
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id__in=candidates).values_list(
+            "customer_id", "pk"
+        )
     )
-    for row in rows:
-        if row["pk"] not in wallets:
-            wallets[row["pk"]] = ledger.wallet_for(row["pk"]).pk
+    for pk in candidates:
+        if pk not in wallets:
+            wallets[pk] = ledger.wallet_for(pk).pk
     consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
     charged = points = 0
     with transaction.atomic():
         locked = ledger.lock_accounts(*wallets.values())
         locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
-        # Read under the lock: a concurrent run may have charged some of them meanwhile.
-        already = set(
-            Transfer.objects.filter(
-                kind=TransferKind.CONSUMPTION, period=period, debit_account_id__in=list(wallets.values())
-            ).values_list("debit_account_id", flat=True)
+        # Who owes what, asked again under the locks: meanwhile a concurrent run may have
+        # charged some of them, or a settlement charged and cancelled one (no longer eligible).
+        rows = list(
+            owing(period, queryset.filter(pk__in=candidates))
+            .filter(charge_amount__gt=0)
+            .values("pk", "charge_users", "charge_amount")
         )
         for row in rows:
             wallet_id = wallets[row["pk"]]
-            if wallet_id in already:
-                continue
             ledger.post(
                 kind=TransferKind.CONSUMPTION,
                 debit=locked[wallet_id],

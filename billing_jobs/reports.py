@@ -6,12 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Sum
-
-from accounts.models import CustomerAccount
 
 from .models import JobRun
-from .selectors import MspTotal, due_cancellations, due_periods, owing, owing_totals_by_msp
+from .selectors import MspTotal, due_cancellations, due_periods, owing_totals_by_msp, settlement_for
 
 
 @dataclass(frozen=True)
@@ -34,26 +31,21 @@ class DryRunReport:
 
 
 def dry_run_report(run_date: dt.date) -> DryRunReport:
-    """Read-only: what the daily run of `run_date` would post, from the same selectors."""
+    """Read-only: what the daily run of `run_date` would post, from the same selectors (the
+    settlement of each due cancellation: `settlement_for`, as the run itself computes it)."""
     periods = due_periods(run_date)
     cancellations = []
-    for customer in due_cancellations(run_date).with_points().select_related("organization").order_by("pk"):
-        owed = 0
-        for period in periods:
-            owed += (
-                owing(period, CustomerAccount.objects.filter(pk=customer.pk)).aggregate(s=Sum("charge_amount"))["s"]
-                or 0
-            )
-        after = customer.points_balance - owed
+    for customer in due_cancellations(run_date).select_related("organization").order_by("pk"):
+        settlement = settlement_for(customer, cancellation_date=customer.cancellation_date)
         cancellations.append(
             CancellationPreview(
                 customer.pk,
                 customer.account_code,
                 customer.organization.name,
                 customer.cancellation_date,
-                owed,
-                max(0, -after),
-                max(0, after),
+                settlement.owed,
+                settlement.topup,
+                settlement.forfeit,
             )
         )
     return DryRunReport(

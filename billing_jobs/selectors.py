@@ -1,10 +1,11 @@
-"""Reads of the billing jobs: who is due what, from the history rather than the current state.
+"""Reads of the billing jobs: who is due what, and what a settlement will post.
 
-Eligibility for period P (charge day C, the 25th; DESIGN.md §5.3): the account was activated
-before 00:00 JST of C and was not cancelled or merged at that moment. It is derived from
-`activated_at`, `cancelled_at` (for a scheduled cancellation: 00:00 of its date, the moment it
-took effect), `cancellation_date` and the status history, so a delayed catch-up run still
-charges an account that was active on the 25th and has been cancelled since.
+Eligibility for period P (charge day C, the 25th; DESIGN.md §5.3): the account is active, was
+activated before 00:00 JST of C, and its cancellation is not dated on or before C (a
+cancellation dated the 25th itself happens first) — `points.estimates.chargeable_on`, the rule
+the stored estimate uses too. An account that has ended (cancelled, merged) owes nothing any
+more: its settlement, in the transaction that ended it, charged every 25th it still owed
+(`settlement_for`), so no run, however late, charges it afterwards (DESIGN.md §6).
 
 Contracted users and the rule are those "in force at 00:00 JST on the 25th": the latest
 `ContractChange` whose `effective_at` is at or before that moment (a change effective exactly
@@ -21,12 +22,10 @@ from django.db import connection, transaction
 from django.db.models import (
     BigIntegerField,
     Count,
-    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -34,13 +33,11 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
-from accounts.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, Organization
+from accounts.models import ContractChange, CustomerAccount, CustomerStatus, Organization
 from msp_portal import dates
-from points.estimates import charged_for
-from points.models import ConsumptionRule
+from points.estimates import chargeable_on, charged_for
+from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
 from points.rules import rule_at
-
-ENDED_STATUSES = (CustomerStatus.CANCELLED, CustomerStatus.MERGED)
 
 
 def latest_due_period(run_date: dt.date) -> str:
@@ -56,22 +53,6 @@ def due_periods(run_date: dt.date, depth: int | None = None) -> list[str]:
     depth = settings.PORTAL_BILLING_CATCHUP_PERIODS if depth is None else depth
     latest = dates.charge_date(latest_due_period(run_date))
     return [dates.period_of(dates.add_months(latest, -back)) for back in range(max(depth, 1) - 1, -1, -1)]
-
-
-def eligible_q(charge_day: dt.date) -> Q:
-    """Accounts that owe the charge of the 25th `charge_day` (see the module docstring)."""
-    moment = dates.start_of_day(charge_day)
-    ended_before = CustomerStatusChange.objects.filter(
-        customer=OuterRef("pk"), to_status__in=ENDED_STATUSES, created_at__lt=moment
-    )
-    return (
-        Q(activated_at__lt=moment)
-        & Q(status__in=(CustomerStatus.ACTIVE, *ENDED_STATUSES))
-        & (Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=moment))
-        & (Q(cancellation_date__isnull=True) | Q(cancellation_date__gt=charge_day))
-        # Only ended accounts can have ended before; active ones skip the history look-up.
-        & (Q(status=CustomerStatus.ACTIVE) | ~Exists(ended_before))
-    )
 
 
 def contracted_users_at(moment: dt.datetime):
@@ -100,7 +81,7 @@ def owing_range_starts(period: str, lowest_id: int, size: int) -> list[int]:
     charge_day = dates.charge_date(period)
     bucket = ExpressionWrapper((F("pk") - Value(lowest_id)) / Value(size), output_field=BigIntegerField())
     buckets = (
-        CustomerAccount.objects.filter(eligible_q(charge_day))
+        CustomerAccount.objects.filter(chargeable_on(charge_day))
         .filter(~charged_for(period))
         .annotate(bucket=bucket)
         .values_list("bucket", flat=True)
@@ -128,7 +109,7 @@ def owing(period: str, queryset: QuerySet[CustomerAccount] | None = None) -> Que
     rule = rule_at(charge_day)
     queryset = CustomerAccount.objects.all() if queryset is None else queryset
     return (
-        queryset.filter(eligible_q(charge_day))
+        queryset.filter(chargeable_on(charge_day))
         .filter(~charged_for(period))
         .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
         .annotate(charge_amount=amount_expression(rule))
@@ -203,3 +184,116 @@ def check_missing_charges() -> list:
         )
         for gap in missing_charges()
     ]
+
+
+# --- Settlement ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OwedCharge:
+    """One 25th the account pays at its settlement, with the inputs its charge snapshots."""
+
+    period: str
+    charge_day: dt.date
+    users: int
+    rule: ConsumptionRule
+    amount: int
+    # A 25th still to come (a scheduled date's estimate): its users and rule are today's.
+    estimated: bool
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What cancelling the account posts: first every charge it still owes, then the balance
+    that is left is topped up from the MSP's pool (negative) or forfeited (positive)."""
+
+    balance: int
+    charges: tuple[OwedCharge, ...]
+    cancellation_date: dt.date | None
+
+    @property
+    def owed(self) -> int:
+        return sum(charge.amount for charge in self.charges)
+
+    @property
+    def after_charges(self) -> int:
+        return self.balance - self.owed
+
+    @property
+    def topup(self) -> int:
+        return max(0, -self.after_charges)
+
+    @property
+    def forfeit(self) -> int:
+        return max(0, self.after_charges)
+
+    @property
+    def estimated(self) -> bool:
+        return any(charge.estimated for charge in self.charges)
+
+
+def _charge_days(first_after: dt.datetime, last: dt.date) -> list[dt.date]:
+    """The 25ths from the first one after the moment `first_after` up to `last`, oldest first."""
+    day = dates.charge_date(dates.period_of(first_after.astimezone(dates.TOKYO).date()))
+    if dates.start_of_day(day) <= first_after:
+        day = dates.add_months(day, 1)
+    days = []
+    while day <= last:
+        days.append(day)
+        day = dates.add_months(day, 1)
+    return days
+
+
+def settlement_for(
+    customer: CustomerAccount, *, today: dt.date | None = None, cancellation_date: dt.date | None = None
+) -> Settlement:
+    """The settlement of an active account cancelled now (`cancellation_date` None) or at 00:00
+    JST of `cancellation_date`, from its wallet as it is now. It charges every 25th the account
+    owes and has not paid: activated before 00:00 of that day, and the cancellation not dated on
+    or before it (the eligibility of this module's docstring, applied to the date in question);
+    for a cancellation now, the 25ths up to today, cut by a scheduled date already reached. A
+    25th after `today` is an estimate: charged at today's contracted users and the rule known for
+    that day. The one computation behind the 解約 and 解約予定日 popups, the dry run and the
+    settlement itself (billing_jobs.cancellation), which calls it under its locks."""
+    today = today or dates.today()
+    wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer_id=customer.pk).first()
+    balance = wallet.balance if wallet is not None else 0
+    if customer.status != CustomerStatus.ACTIVE or customer.activated_at is None:
+        return Settlement(balance, (), cancellation_date)
+
+    def last_before(day: dt.date) -> dt.date:
+        return dates.charge_date(latest_due_period(day - dt.timedelta(days=1)))
+
+    if cancellation_date is not None:
+        last = last_before(cancellation_date)
+    else:
+        last = dates.charge_date(latest_due_period(today))
+        if customer.cancellation_date is not None:
+            last = min(last, last_before(customer.cancellation_date))
+    days = _charge_days(customer.activated_at, last)
+    if wallet is not None and days:
+        charged = set(
+            Transfer.objects.filter(
+                kind=TransferKind.CONSUMPTION,
+                debit_account_id=wallet.pk,
+                period__in=[dates.period_of(day) for day in days],
+            ).values_list("period", flat=True)
+        )
+        days = [day for day in days if dates.period_of(day) not in charged]
+    if not days:
+        return Settlement(balance, (), cancellation_date)
+    users = (
+        CustomerAccount.objects.filter(pk=customer.pk)
+        .annotate(**{f"users_{index}": contracted_users_at(dates.start_of_day(day)) for index, day in enumerate(days)})
+        .values(*(f"users_{index}" for index in range(len(days))))
+        .get()
+    )
+    charges = []
+    for index, day in enumerate(days):
+        rule = rule_at(day)
+        amount = rule.consumption(users[f"users_{index}"])
+        if amount > 0:
+            charges.append(
+                OwedCharge(dates.period_of(day), day, users[f"users_{index}"], rule, amount, estimated=day > today)
+            )
+    return Settlement(balance, tuple(charges), cancellation_date)

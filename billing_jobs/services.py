@@ -337,8 +337,7 @@ def auto_replenish(run_date: dt.date) -> ReplenishResult:
             continue
         wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
         with transaction.atomic():
-            locked = ledger.lock_accounts(wallet, pool)
-            customer = CustomerAccount.objects.select_for_update().select_related("organization").get(pk=customer_id)
+            customer, locked = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
             need = -locked[wallet.pk].estimated_balance
             if customer.status != CustomerStatus.ACTIVE or need <= 0:
                 continue

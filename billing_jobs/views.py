@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -17,12 +19,12 @@ from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required
 from msp_portal.requests import safe_next_url
-from points.models import LedgerAccount
+from points import selectors
 
 from .cancellation import WITHDRAWABLE, customer_cancel, customer_schedule_cancellation
 from .forms import CancelForm, CancellationDateForm
 from .models import JobRun
-from .selectors import due_periods, owing
+from .selectors import settlement_for
 from .tables import JobRunTable
 
 
@@ -57,27 +59,21 @@ def _back_url(request, customer: CustomerAccount) -> str:
     return safe_next_url(request, reverse("customers:detail", args=[customer.pk]))
 
 
-def _settlement_preview(customer: CustomerAccount) -> dict:
-    owed = 0
-    for period in due_periods(dates.today()):
-        owed += (
-            owing(period, CustomerAccount.objects.filter(pk=customer.pk)).aggregate(s=Sum("charge_amount"))["s"] or 0
-        )
-    after = customer.points_balance - owed
-    pool_balance = (
-        LedgerAccount.objects.pools()
-        .filter(organization_id=customer.organization_id)
-        .values_list("balance", flat=True)
-        .first()
-        or 0
-    )
+def _settlement_preview(customer: CustomerAccount, cancellation_date=None) -> dict:
+    """The popups' settlement table: today's figures for 解約 (`cancellation_date` None), the
+    settlement as it will be on the date for 解約予定日 (an estimate when 25ths come first)."""
+    settlement = settlement_for(customer, cancellation_date=cancellation_date)
+    pool_balance = selectors.pool_balance(customer.organization_id)
     return {
-        "balance": customer.points_balance,
-        "owed": owed,
-        "topup": max(0, -after),
-        "forfeit": max(0, after),
+        "balance": settlement.balance,
+        "owed": settlement.owed,
+        "charges": settlement.charges,
+        "topup": settlement.topup,
+        "forfeit": settlement.forfeit,
         "pool_balance": pool_balance,
-        "pool_after": pool_balance - max(0, -after),
+        "pool_after": pool_balance - settlement.topup,
+        "cancellation_date": cancellation_date,
+        "estimated": settlement.estimated,
     }
 
 
@@ -137,14 +133,31 @@ def customer_cancellation_date_view(request, customer_id: int):
                     % {"name": customer.company_name, "date": day.isoformat()},
                 )
             return popup_done(request, _back_url(request, customer))
+    date_value, day = _chosen_date(request, customer)
+    settable = customer.status == CustomerStatus.ACTIVE
     context = {
         "customer": customer,
         "form": form,
         "next": _back_url(request, customer),
-        "settable": customer.status == CustomerStatus.ACTIVE,
-        "date_value": request.POST.get("cancellation_date")
-        if request.method == "POST"
-        else (customer.cancellation_date.isoformat() if customer.cancellation_date else ""),
-        "preview": _settlement_preview(customer) if customer.status == CustomerStatus.ACTIVE else None,
+        "settable": settable,
+        "date_value": date_value,
+        "preview": _settlement_preview(customer, day) if settable and day is not None else None,
+        "preview_hint": settable and day is None,
     }
     return render(request, "billing_jobs/cancellation_date_modal.html", context)
+
+
+def _chosen_date(request, customer: CustomerAccount):
+    """The date in the 解約予定日 field (posted, or sent by the field's own refresh as
+    ?cancellation_date=, else the date already set) and, when it is a valid future date, that
+    date for the preview."""
+    source = request.POST if request.method == "POST" else request.GET
+    if "cancellation_date" not in source:
+        day = customer.cancellation_date
+        return (day.isoformat() if day else ""), day
+    raw = source.get("cancellation_date", "")
+    try:
+        day = forms.DateField(required=False).clean(raw)
+    except ValidationError:
+        day = None
+    return raw, day if day is not None and day > dates.today() else None

@@ -1,11 +1,17 @@
-"""Cross-cutting request handling: the interface language and the acting context."""
+"""Cross-cutting request handling: the interface language, the acting context, and the answer to
+a request that overlapped with another one."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from . import context
+from .errors import OVERLAP_MESSAGE, is_overlap
 
 
 def client_ip(request) -> str | None:
@@ -49,3 +55,35 @@ class RequestContextMiddleware:
     def __call__(self, request):
         with context.acting(ip=client_ip(request), channel="web"):
             return self.get_response(request)
+
+
+class OverlapMiddleware:
+    """A request whose transaction overlapped with another one (a deadlock, a lock timeout) and
+    was not retried to success by its service (msp_portal.errors.retried_atomic) is answered
+    with a message on the page it came from, never a 500: its transaction was rolled back, so
+    nothing changed and the user can simply try again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not is_overlap(exception):
+            return None
+        messages.error(request, OVERLAP_MESSAGE)
+        candidates = [request.headers.get("Referer")]
+        if getattr(request, "htmx", False):
+            candidates.insert(0, request.htmx.current_url)
+        url = next(
+            (
+                url
+                for url in candidates
+                if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()})
+            ),
+            "/",
+        )
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        return redirect(url)

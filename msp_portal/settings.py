@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "msp_portal.middleware.RequestContextMiddleware",
+    "msp_portal.middleware.OverlapMiddleware",
     # django-axes wants to be last: it turns lockouts raised by authentication into responses.
     "axes.middleware.AxesMiddleware",
 ]

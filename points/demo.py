@@ -25,7 +25,11 @@ def seed(*, command, organizations, options) -> None:
         CustomerAccount.objects.filter(organization__in=[organizations[k] for k in PURCHASES]).order_by("pk")
     )
     for index, customer in enumerate(customers):
-        if customer.is_terminal or Transfer.objects.filter(idempotency_key=f"demo:allocate:{customer.pk}").exists():
+        # Applications hold no points and ended accounts were settled to 0 (DESIGN.md §5.1).
+        if (
+            not customer.points_changeable
+            or Transfer.objects.filter(idempotency_key=f"demo:allocate:{customer.pk}").exists()
+        ):
             continue
         # One month of points for most; a few get less than the next charge (a shortage the
         # estimate column shows) and every fifth is taken below zero (DESIGN.md §5.2).

@@ -1,20 +1,33 @@
-"""The ledger's one write primitive and its account look-ups.
+"""The ledger's one write primitive, its account look-ups, and the one lock order.
 
-Services (points/services.py, billing_jobs) open a transaction, lock the ledger accounts they
-touch with `lock_accounts` (always in id order, so two services never wait on each other in
-opposite orders), compute amounts from the locked balances — never from what a user saw — and
-write each movement with `post`. `post` updates both balances, the per-account sequence and
+Services (points/services.py, billing_jobs, accounts.customer_services) open a transaction,
+lock what they touch, compute amounts from the locked balances — never from what a user saw —
+and write each movement with `post`. `post` updates both balances, the per-account sequence and
 balance-after columns, and a wallet's stored estimate (the list's 「M/25の推定残ポイント数」).
+
+The lock order, for every write that touches a customer and its ledger accounts (DESIGN.md §5.1):
+
+1. the customer rows (SELECT … FOR UPDATE, in id order);
+2. the pools and wallets, in id order;
+3. the system accounts (issuance, consumed), last.
+
+`lock_customer_and_accounts` takes 1 and 2 in that order, and `lock_accounts` alone takes 2
+then 3, so two writers never wait for each other in opposite orders. A status check that
+decides whether points may move is made on the customer row returned by the lock, never on a
+copy read before it. The monthly run's chunks (billing_jobs.charging) lock only wallets (in id
+order) and then `consumed`, and never wait for a customer row: they cannot close a cycle with
+a writer that holds one.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
 from accounts.models import CustomerAccount, Organization
@@ -113,11 +126,38 @@ def system_account(kind: str) -> LedgerAccount:
 
 
 def lock_accounts(*accounts: LedgerAccount | int) -> dict[int, LedgerAccount]:
-    """Lock the ledger accounts (SELECT … FOR UPDATE, in id order) and return fresh copies by id.
-    Must run inside `transaction.atomic()`."""
+    """Lock the ledger accounts (SELECT … FOR UPDATE: pools and wallets in id order, then the
+    system accounts) and return fresh copies by id. Must run inside `transaction.atomic()`,
+    after any customer row lock (`lock_customer_and_accounts`)."""
     ids = sorted({a if isinstance(a, int) else a.pk for a in accounts})
-    locked = list(LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    system_last = Case(When(kind__in=SYSTEM_KINDS, then=Value(1)), default=Value(0))
+    locked = list(LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by(system_last, "pk"))
     return {account.pk: account for account in locked}
+
+
+def lock_customers(customer_ids: Iterable[int]) -> dict[int, CustomerAccount]:
+    """Lock the customer rows (only them, not the rows they join: SELECT … FOR UPDATE OF) in id
+    order, and return them by id, with their organization. Step 1 of the lock order."""
+    ids = sorted(set(customer_ids))
+    locked = (
+        CustomerAccount.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    return {customer.pk: customer for customer in locked}
+
+
+def lock_customer_and_accounts(
+    customer_id: int, *accounts: LedgerAccount | int
+) -> tuple[CustomerAccount, dict[int, LedgerAccount]]:
+    """Lock, in the one order of this module, the customer row and then the given ledger
+    accounts; return the customer as locked and fresh copies of the accounts by id. Must run
+    inside `transaction.atomic()`. Raises CustomerAccount.DoesNotExist for an unknown id."""
+    customer = lock_customers([customer_id]).get(customer_id)
+    if customer is None:
+        raise CustomerAccount.DoesNotExist(customer_id)
+    return customer, lock_accounts(*accounts) if accounts else {}
 
 
 def fingerprint(payload: dict[str, Any]) -> str:

@@ -130,6 +130,8 @@ class TransferKind(models.TextChoices):
     CONSUMPTION = "consumption", _("Monthly consumption")
     SETTLEMENT_TOPUP = "settlement_topup", _("Cancellation top-up")
     SETTLEMENT_FORFEIT = "settlement_forfeit", _("Cancellation forfeit")
+    # An application that ends (withdrawn, returned) gives what its wallet holds back to the pool.
+    SETTLEMENT_REFUND = "settlement_refund", _("Returned to the pool")
     MERGE = "merge", _("Merge")
     ADJUSTMENT = "adjustment", _("Adjustment")
 

@@ -21,10 +21,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 
-from accounts.models import CustomerAccount, Organization, User
+from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus, CustomerStatusChange, Organization, User
 from accounts.selectors import managed_organization_ids
 from msp_portal.permissions import OrganizationKind
 
@@ -427,6 +427,71 @@ def check_sequences_and_balance_after() -> list[Problem]:
     return problems
 
 
+def check_only_open_accounts_hold_points() -> list[Problem]:
+    """Only accounts whose points may move (accounts.models.POINTS_STATUSES) hold any: an
+    application gives them back when it ends, and a cancelled or merged account is settled to
+    exactly 0 (DESIGN.md §5.1, §6)."""
+    holding = (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET)
+        .exclude(customer__status__in=POINTS_STATUSES)
+        .exclude(balance=0)
+        .order_by("pk")
+        .values("customer_id", "customer__account_code", "customer__status", "balance")
+    )
+    return [
+        Problem(
+            "settled_balance",
+            f"customer {row['customer__account_code']} (id {row['customer_id']}) is {row['customer__status']} "
+            f"but its wallet holds {row['balance']} points",
+        )
+        for row in holding[:REPORT_LIMIT]
+    ]
+
+
+ENDED_STATUSES = (CustomerStatus.CANCELLED, CustomerStatus.MERGED)
+
+
+def check_no_charge_after_settlement() -> list[Problem]:
+    """A cancelled or merged account is charged only before its settlement (which charges what
+    it still owes, then brings it to 0): no consumption comes after its last settlement transfer
+    on the wallet, or — settled at 0, without one — after the status change that ended it."""
+    wallet = OuterRef("pk")
+    last_forfeit = Transfer.objects.filter(debit_account=wallet, kind=TransferKind.SETTLEMENT_FORFEIT).order_by(
+        "-debit_seq"
+    )
+    last_topup = Transfer.objects.filter(credit_account=wallet, kind=TransferKind.SETTLEMENT_TOPUP).order_by(
+        "-credit_seq"
+    )
+    ended = CustomerStatusChange.objects.filter(
+        customer_id=OuterRef("customer_id"), to_status__in=ENDED_STATUSES
+    ).order_by("-created_at", "-id")
+    charges = Transfer.objects.filter(debit_account=wallet, kind=TransferKind.CONSUMPTION)
+    late = (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer__status__in=ENDED_STATUSES)
+        .annotate(
+            settled_seq=Greatest(
+                Coalesce(Subquery(last_forfeit.values("debit_seq")[:1]), Value(0)),
+                Coalesce(Subquery(last_topup.values("credit_seq")[:1]), Value(0)),
+            ),
+            ended_at=Subquery(ended.values("created_at")[:1]),
+        )
+        .filter(
+            (Q(settled_seq__gt=0) & Exists(charges.filter(debit_seq__gt=OuterRef("settled_seq"))))
+            | (Q(settled_seq=0) & Exists(charges.filter(created_at__gt=OuterRef("ended_at"))))
+        )
+        .order_by("pk")
+        .values("customer_id", "customer__account_code", "customer__status")
+    )
+    return [
+        Problem(
+            "charge_after_settlement",
+            f"customer {row['customer__account_code']} (id {row['customer_id']}) is {row['customer__status']}: "
+            "a consumption was posted after its settlement",
+        )
+        for row in late[:REPORT_LIMIT]
+    ]
+
+
 # The checks `ledger_problems` runs, in order. Other apps append theirs (e.g. billing_jobs:
 # eligible accounts missing a charge) — a check takes no arguments and returns its problems.
 LEDGER_CHECKS: list[LedgerCheck] = [
@@ -438,6 +503,8 @@ LEDGER_CHECKS: list[LedgerCheck] = [
     check_sequences_and_balance_after,
     check_one_pool_per_msp,
     check_one_account_per_system_kind,
+    check_only_open_accounts_hold_points,
+    check_no_charge_after_settlement,
 ]
 
 

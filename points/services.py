@@ -1,6 +1,8 @@
-"""Writes that move points (DESIGN.md §5). Each service is one transaction, locks the ledger
-accounts it touches (in id order, through `ledger.lock_accounts`), computes amounts from the
-locked balances, posts through `ledger.post`, and audits itself.
+"""Writes that move points (DESIGN.md §5). Each service is one transaction (`retried_atomic`:
+run once more if it overlapped with another one), locks what it touches in the one order of
+`points.ledger` (the customer row, then the ledger accounts in id order:
+`ledger.lock_customer_and_accounts`), decides on the rows as locked — the customer's status,
+the balances — posts through `ledger.post`, and audits itself.
 
 Idempotency: every service takes the key of the request that asked for it (a form token minted
 when the form was rendered, or a key a job derives). The key is checked again *under the lock*,
@@ -8,9 +10,9 @@ so a double click that raced past the first check finds the first transfer once 
 lock, and returns it instead of moving points twice. The same key with another payload is
 refused (`ledger.find_replay`).
 
-Lock order, for every writer of points: ledger accounts first (`lock_accounts`), customer rows
-after (`ledger.post` updates them). A service that locks a customer row and then ledger
-accounts could deadlock against these.
+Points move only on accounts in `POINTS_STATUSES` (provisioning, provisioning failed, active):
+an application holds none, and a cancelled or merged account's wallet moves only by its
+settlement (billing_jobs.cancellation).
 """
 
 from __future__ import annotations
@@ -19,13 +21,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import TERMINAL_STATUSES, CustomerAccount, Organization, User
+from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatusChange, Organization, User
 from audit.services import audit_record
 from msp_portal import dates
-from msp_portal.errors import DomainError
+from msp_portal.errors import DomainError, retried_atomic
 
 from . import ledger
 from .estimates import refresh_estimates
@@ -81,7 +82,9 @@ def validate_amount(amount) -> int:
 
 
 def _check_changeable(customer: CustomerAccount) -> None:
-    if customer.status in TERMINAL_STATUSES:
+    """Refuse to move the points of an account outside POINTS_STATUSES; `customer` must be the
+    row as locked by this transaction."""
+    if customer.status not in POINTS_STATUSES:
         raise DomainError(
             _("The points of a %(status)s account cannot be changed.") % {"status": customer.get_status_display()}
         )
@@ -105,7 +108,7 @@ def _audit_transfer(actor, action: str, transfer: Transfer, *, organization=None
     audit_record(actor=actor, action=action, obj=transfer, organization=organization, customer=customer, after=after)
 
 
-@transaction.atomic
+@retried_atomic
 def points_purchase(
     *, actor: User | None, organization: Organization, amount: int, order_reference: str, idempotency_key: str
 ) -> Transfer:
@@ -141,17 +144,17 @@ def points_purchase(
     return transfer
 
 
-@transaction.atomic
+@retried_atomic
 def points_allocate(*, actor: User | None, customer: CustomerAccount, amount: int, idempotency_key: str) -> Transfer:
     """Add points to a customer (追加): the MSP's pool → the customer's wallet. Refused with
     `PoolShortage` (nothing changed) when the pool, read under the lock, cannot pay."""
     amount = validate_amount(amount)
-    _check_changeable(customer)
     request_hash = ledger.fingerprint({"op": "allocate", "customer": customer.pk, "amount": amount})
     pool, wallet = ledger.pool_for(customer.organization_id), ledger.wallet_for(customer)
-    locked = ledger.lock_accounts(pool, wallet)
+    customer, locked = ledger.lock_customer_and_accounts(customer.pk, pool, wallet)
     if (replay := _replayed(idempotency_key, request_hash)) is not None:
         return replay
+    _check_changeable(customer)
     pool, wallet = locked[pool.pk], locked[wallet.pk]
     if pool.balance < amount:
         raise PoolShortage(available=pool.balance, needed=amount)
@@ -172,7 +175,7 @@ def points_allocate(*, actor: User | None, customer: CustomerAccount, amount: in
     return transfer
 
 
-@transaction.atomic
+@retried_atomic
 def points_withdraw(
     *, actor: User | None, customer: CustomerAccount, amount: int, idempotency_key: str, allow_negative: bool = False
 ) -> Transfer:
@@ -180,12 +183,12 @@ def points_withdraw(
     may go negative (DESIGN.md §5.2), but only with `allow_negative`: without it a result below
     zero — judged on the balance read under the lock — raises `NegativeBalanceNotConfirmed`."""
     amount = validate_amount(amount)
-    _check_changeable(customer)
     request_hash = ledger.fingerprint({"op": "withdraw", "customer": customer.pk, "amount": amount})
     pool, wallet = ledger.pool_for(customer.organization_id), ledger.wallet_for(customer)
-    locked = ledger.lock_accounts(pool, wallet)
+    customer, locked = ledger.lock_customer_and_accounts(customer.pk, pool, wallet)
     if (replay := _replayed(idempotency_key, request_hash)) is not None:
         return replay
+    _check_changeable(customer)
     pool, wallet = locked[pool.pk], locked[wallet.pk]
     if wallet.balance - amount < 0 and not allow_negative:
         raise NegativeBalanceNotConfirmed(balance=wallet.balance, amount=amount)
@@ -202,6 +205,47 @@ def points_withdraw(
     )
     _audit_transfer(
         actor, "points.withdraw", transfer, organization=customer.organization, customer=customer, before=before
+    )
+    return transfer
+
+
+def refund_key(customer_id: int, status_change_id: int) -> str:
+    return f"refund:{customer_id}:{status_change_id}"
+
+
+def points_return_from_application(
+    *, actor: User | None, customer: CustomerAccount, status_change: CustomerStatusChange
+) -> Transfer | None:
+    """An application that ends (`status_change`: withdrawn, or returned to the MSP) holds no
+    points: a positive balance goes back to the MSP's pool (`settlement_refund`), a negative
+    one is made good from it (`settlement_topup`), so the wallet ends at 0. Runs in the
+    caller's transaction, which has locked the customer row, its wallet and the pool in the
+    ledger's order (accounts.customer_services). Key `refund:<customer>:<status change>`: once
+    per ending. Returns the transfer, or None when the wallet was at 0."""
+    wallet, pool = ledger.wallet_for(customer), ledger.pool_for(customer.organization_id)
+    locked = ledger.lock_accounts(wallet, pool)
+    wallet, pool = locked[wallet.pk], locked[pool.pk]
+    if wallet.balance == 0:
+        return None
+    before = wallet.balance
+    debit, credit = (wallet, pool) if before > 0 else (pool, wallet)
+    transfer = ledger.post(
+        kind=TransferKind.SETTLEMENT_REFUND if before > 0 else TransferKind.SETTLEMENT_TOPUP,
+        debit=debit,
+        credit=credit,
+        amount=abs(before),
+        idempotency_key=refund_key(customer.pk, status_change.pk),
+        actor=actor,
+        customer=customer,
+    )
+    _audit_transfer(
+        actor,
+        "points.application_refund",
+        transfer,
+        organization=customer.organization,
+        customer=customer,
+        before=before,
+        status=status_change.to_status,
     )
     return transfer
 
@@ -245,11 +289,11 @@ def _wallets_for(customer_ids: list[int]) -> dict[int, LedgerAccount]:
 
 def replenish_plan(customers: Iterable[CustomerAccount]) -> list[ReplenishLine]:
     """What replenishing the accounts (read `with_points()`) would add now: −estimate for each
-    account whose estimate is negative (0 for the others and for closed accounts). Used for the
-    preview; the service recomputes it under the lock."""
+    account whose estimate is negative (0 for the others and for accounts whose points cannot
+    move). Used for the preview; the service recomputes it under the lock."""
     lines = []
     for customer in customers:
-        points = 0 if customer.status in TERMINAL_STATUSES else max(0, -customer.estimated_balance)
+        points = max(0, -customer.estimated_balance) if customer.status in POINTS_STATUSES else 0
         lines.append(
             ReplenishLine(
                 customer_id=customer.pk,
@@ -262,7 +306,7 @@ def replenish_plan(customers: Iterable[CustomerAccount]) -> list[ReplenishLine]:
     return lines
 
 
-@transaction.atomic
+@retried_atomic
 def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount], batch_key: str) -> ReplenishResult:
     """Replenish needed points (必要ポイントの補充, DESIGN.md §5.5): for each account whose
     estimate is negative, allocate exactly −estimate from its MSP's pool so the estimate
@@ -278,13 +322,14 @@ def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount]
             _("Select at most %(max)s customer accounts at a time.") % {"max": f"{MAX_REPLENISH_ACCOUNTS:,}"}
         )
     request_hash = ledger.fingerprint({"op": "replenish", "customers": customer_ids})
-    rows = {
-        row["pk"]: row
-        for row in CustomerAccount.objects.filter(pk__in=customer_ids).values("pk", "organization_id", "status")
-    }
-    organization_ids = sorted({row["organization_id"] for row in rows.values()})
+    # An account's MSP never changes: read before the locks, to know which pools to lock.
+    organization_ids = sorted(
+        set(CustomerAccount.objects.filter(pk__in=customer_ids).values_list("organization_id", flat=True))
+    )
     pools = {org_id: ledger.pool_for(org_id) for org_id in organization_ids}
     wallets = _wallets_for(customer_ids)
+    # The lock order of points.ledger: the customer rows, then the pools and wallets.
+    rows = ledger.lock_customers(customer_ids)
     locked = ledger.lock_accounts(*pools.values(), *wallets.values())
 
     keys = [replenish_key(batch_key, pk) for pk in customer_ids]
@@ -302,14 +347,14 @@ def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount]
             line.points = line.transfer.amount if line.transfer else 0
         return ReplenishResult(lines=lines, replayed=True)
 
-    # Balance and estimate as read under the wallet locks.
+    # Status, balance and estimate as read under the locks.
     lines: list[ReplenishLine] = []
     for pk in customer_ids:
         wallet = locked[wallets[pk].pk]
         row = rows[pk]
         estimate = wallet.estimated_balance
-        points = 0 if row["status"] in TERMINAL_STATUSES else max(0, -estimate)
-        lines.append(ReplenishLine(pk, row["organization_id"], wallet.balance, estimate, points))
+        points = max(0, -estimate) if row.status in POINTS_STATUSES else 0
+        lines.append(ReplenishLine(pk, row.organization_id, wallet.balance, estimate, points))
 
     needed_by_pool: dict[int, int] = {}
     for line in lines:
@@ -354,13 +399,14 @@ def _audit_replenish(actor, line: ReplenishLine, batch_key: str) -> None:
     )
 
 
-@transaction.atomic
+@retried_atomic
 def points_adjust(
     *, actor: User | None, account: LedgerAccount, amount: int, reason: str, idempotency_key: str
 ) -> Transfer:
     """An operator's correction of a pool or a wallet against issuance, with a mandatory
     reason: a positive `amount` adds points, a negative one removes them. A wallet may go
-    negative; an MSP pool may not (only cancellation settlement may put a pool in debt)."""
+    negative; an MSP pool may not (only cancellation settlement may put a pool in debt). A
+    wallet is adjusted only while its account's points may move (POINTS_STATUSES)."""
     if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
         raise DomainError(_("Enter a whole number of points other than zero (negative to remove points)."))
     size = validate_amount(abs(amount))
@@ -371,14 +417,17 @@ def points_adjust(
         raise DomainError(_("The reason is too long."))
     if account.kind not in (LedgerAccountKind.POOL, LedgerAccountKind.WALLET):
         raise DomainError(_("Only an MSP pool or a customer wallet can be adjusted."))
-    customer = account.customer if account.kind == LedgerAccountKind.WALLET else None
-    if customer is not None:
-        _check_changeable(customer)
     request_hash = ledger.fingerprint({"op": "adjust", "account": account.pk, "amount": amount, "reason": reason})
     issuance = ledger.system_account(LedgerAccountKind.ISSUANCE)
-    locked = ledger.lock_accounts(issuance, account)
+    customer = None
+    if account.kind == LedgerAccountKind.WALLET:
+        customer, locked = ledger.lock_customer_and_accounts(account.customer_id, account, issuance)
+    else:
+        locked = ledger.lock_accounts(account, issuance)
     if (replay := _replayed(idempotency_key, request_hash)) is not None:
         return replay
+    if customer is not None:
+        _check_changeable(customer)
     target = locked[account.pk]
     if amount < 0 and target.kind == LedgerAccountKind.POOL and target.balance < size:
         raise PoolShortage(available=target.balance, needed=size)
@@ -399,12 +448,13 @@ def points_adjust(
     return transfer
 
 
-@transaction.atomic
+@retried_atomic
 def transfer_reverse(*, actor: User | None, transfer: Transfer, reason: str) -> Transfer:
     """Correct a mistaken transfer by posting its mirror image (an `adjustment` from its credit
     side back to its debit side, linked by `reverses`); the original stays as it was. A
     transfer is reversed at most once (key `reverse:<id>` and the one-to-one link), a
-    reversal is not itself reversed, and a reversal may not take an MSP pool below zero."""
+    reversal is not itself reversed, a reversal may not take an MSP pool below zero, and a
+    transfer of an account whose points can no longer move (a settled one) is not reversed."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Enter the reason for the reversal."))
@@ -414,9 +464,16 @@ def transfer_reverse(*, actor: User | None, transfer: Transfer, reason: str) -> 
         raise DomainError(_("A reversal cannot be reversed; record a new operation instead."))
     idempotency_key = f"reverse:{transfer.pk}"
     request_hash = ledger.fingerprint({"op": "reverse", "transfer": transfer.pk})
-    locked = ledger.lock_accounts(transfer.debit_account_id, transfer.credit_account_id)
+    accounts = (transfer.debit_account_id, transfer.credit_account_id)
+    customer = None
+    if transfer.customer_id is not None:
+        customer, locked = ledger.lock_customer_and_accounts(transfer.customer_id, *accounts)
+    else:
+        locked = ledger.lock_accounts(*accounts)
     if (replay := _replayed(idempotency_key, request_hash)) is not None:
         return replay
+    if customer is not None:
+        _check_changeable(customer)
     debit, credit = locked[transfer.credit_account_id], locked[transfer.debit_account_id]
     if debit.kind == LedgerAccountKind.POOL and debit.balance < transfer.amount:
         raise PoolShortage(available=debit.balance, needed=transfer.amount)
@@ -432,7 +489,6 @@ def transfer_reverse(*, actor: User | None, transfer: Transfer, reason: str) -> 
         memo=reason,
         reverses=transfer,
     )
-    customer = transfer.customer
     organization = customer.organization if customer is not None else (debit.organization or credit.organization)
     _audit_transfer(
         actor,
@@ -446,7 +502,7 @@ def transfer_reverse(*, actor: User | None, transfer: Transfer, reason: str) -> 
     return reversal
 
 
-@transaction.atomic
+@retried_atomic
 def consumption_rule_create(
     *,
     actor: User | None,
@@ -489,7 +545,7 @@ def consumption_rule_create(
     return rule
 
 
-@transaction.atomic
+@retried_atomic
 def consumption_rule_delete(*, actor: User | None, rule: ConsumptionRule) -> None:
     """Withdraw a rule that has not taken effect yet (nothing was ever charged by it), then
     recompute the stored estimates."""

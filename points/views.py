@@ -366,5 +366,5 @@ def customer_points_context(request, customer: CustomerAccount) -> dict:
         "chart": selectors.balance_chart(history),
         "points_table": _statement_table(request, history, show_customer=False, prefix="points-"),
         "charge_day": _next_charge_day(),
-        "can_change": has_cap(request.user, Cap.POINTS_CHANGE) and not customer.is_terminal,
+        "can_change": has_cap(request.user, Cap.POINTS_CHANGE) and customer.points_changeable,
     }

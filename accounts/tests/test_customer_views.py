@@ -285,9 +285,11 @@ ALL_ACTIVE_BUTTONS = {"contract-change", "points-change", "cancellation-date-set
     ("persona", "status", "archived", "buttons"),
     [
         ("msp_admin", "active", False, ALL_ACTIVE_BUTTONS),
-        ("msp_admin", "pending_approval", False, {"contract-change", "points-change", "edit", "cancel"}),
+        # Points move only where they can be charged or settled (accounts.models.POINTS_STATUSES).
+        ("msp_admin", "pending_approval", False, {"contract-change", "edit", "cancel"}),
         ("msp_admin", "rejected", False, {"contract-change", "edit", "archive", "cancel"}),
         ("msp_admin", "provisioning", False, {"contract-change", "points-change", "edit"}),
+        ("msp_admin", "provisioning_failed", False, {"contract-change", "points-change", "edit"}),
         ("msp_admin", "cancelled", False, {"archive"}),
         ("msp_admin", "withdrawn", True, {"unarchive"}),
         ("msp_sales", "active", False, {"contract-change", "edit"}),

@@ -38,7 +38,8 @@ def active_customer(organization, *, activated: dt.datetime, users: int = 20, po
 _counter = iter(range(1, 10**9))
 
 
-def move(kind, debit, credit, amount, **kwargs):
+def move(kind, debit, credit, amount, *, idempotency_key: str | None = None, **kwargs):
+    """Post one transfer as it is, whatever the services would allow (data as a bug left it)."""
     with transaction.atomic():
         locked = ledger.lock_accounts(debit, credit)
         return ledger.post(
@@ -46,7 +47,7 @@ def move(kind, debit, credit, amount, **kwargs):
             debit=locked[debit.pk],
             credit=locked[credit.pk],
             amount=amount,
-            idempotency_key=f"test:{next(_counter)}",
+            idempotency_key=idempotency_key or f"test:{next(_counter)}",
             **kwargs,
         )
 

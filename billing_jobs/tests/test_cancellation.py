@@ -62,12 +62,18 @@ def test_cancelling_an_account_at_zero_moves_no_points(msp_admin, msp_org):
     assert CustomerAccount.objects.with_points().get(pk=customer.pk).status == CustomerStatus.CANCELLED
 
 
-def test_an_uncharged_25th_is_charged_before_settlement(msp_admin, msp_org):
+def test_every_uncharged_25th_is_charged_before_settlement_not_only_the_latest(msp_admin, msp_org):
     customer = active_customer(msp_org, activated=at(D(2026, 9, 1)), users=20, points=50)
     customer_cancel(actor=msp_admin, customer=customer, agreed=True)
-    # Active at 00:00 of October 25th and never charged: it pays October, then forfeits the rest.
-    assert Transfer.objects.get(kind=TransferKind.CONSUMPTION, customer=customer).period == "2026-10"
-    assert Transfer.objects.get(kind=TransferKind.SETTLEMENT_FORFEIT).amount == 30
+    # Active at 00:00 of September's and October's 25th and never charged (older than the run's
+    # catch-up reaches): it pays both, then forfeits the rest.
+    charges = Transfer.objects.filter(kind=TransferKind.CONSUMPTION, customer=customer).order_by("period")
+    assert [(t.period, t.amount, t.debit_balance_after) for t in charges] == [("2026-09", 20, 30), ("2026-10", 20, 10)]
+    assert Transfer.objects.get(kind=TransferKind.SETTLEMENT_FORFEIT).amount == 10
+    assert AuditEvent.objects.get(action="customer.cancel").after["charged_before_settlement"] == {
+        "2026-09": 20,
+        "2026-10": 20,
+    }
     assert_ledger_consistent()
 
 

@@ -8,12 +8,14 @@ import time_machine
 from django.test import override_settings
 
 from accounts.models import CustomerAccount, CustomerStatus
+from billing_jobs.cancellation import customer_cancel
 from billing_jobs.models import JobRun, JobStatus
 from billing_jobs.selectors import due_periods, missing_charges
-from billing_jobs.services import run_billing
+from billing_jobs.services import charge_period, run_billing
 from msp_portal import dates
 from points import ledger
 from points.models import ConsumptionRule, Transfer, TransferKind
+from points.selectors import ledger_problems
 
 from .factories import active_customer, assert_ledger_consistent, at, balance_of, buy, change_users, consumptions
 
@@ -148,16 +150,37 @@ def test_a_delayed_run_charges_an_account_cancelled_on_the_26th_before_settling_
     assert_ledger_consistent()
 
 
-def test_an_account_cancelled_after_the_25th_is_still_charged_by_a_later_catch_up(msp_org, customer):
-    # The account was active at 00:00 of the 25th: a run that comes after it was cancelled
-    # still owes that charge (here recorded by a late history: cancelled on the 27th).
+def test_a_settlement_pays_every_earlier_uncharged_month_and_no_later_charge_reaches_the_cancelled_account(
+    msp_org, msp_admin
+):
+    # Activated in August, never charged (the run did not reach back that far), 120 users.
+    customer = active_customer(msp_org, activated=at(D(2026, 8, 20)), users=120, points=300)
+    with time_machine.travel(at(D(2026, 11, 26), 10), tick=False):
+        customer_cancel(actor=msp_admin, customer=customer, agreed=True)
+        charged = dict(consumptions(customer).values_list("period", "amount"))
+        assert charged == {"2026-08": 120, "2026-09": 120, "2026-10": 120, "2026-11": 120}
+        # 300 − 480 = −180, topped up from the pool: the wallet ends at 0.
+        assert Transfer.objects.get(kind=TransferKind.SETTLEMENT_TOPUP, customer=customer).amount == 180
+        for period in ("2026-08", "2026-09", "2026-10", "2026-11"):
+            job = charge_period(period)
+            assert job.counts["charged"] == {period: {"accounts": 0, "points": 0}}
+        run_billing(D(2026, 11, 26))
+        assert consumptions(customer).count() == 4
+        assert balance_of(customer) == 0
+        assert missing_charges(D(2026, 11, 26)) == []
+        assert ledger_problems() == []
+    assert_ledger_consistent()
+
+
+def test_a_cancelled_account_is_never_charged_by_a_later_run_even_for_a_month_it_was_active(msp_org, customer):
+    # Ended (by an earlier version, or a record without settlement charges) after November's
+    # 25th without paying it: the runs leave it alone; verify_ledger reports the balance instead.
     CustomerAccount.objects.with_points().filter(pk=customer.pk).update(
         status=CustomerStatus.CANCELLED, cancelled_at=at(D(2026, 11, 27), 9)
     )
-    assert missing_charges(D(2026, 11, 28))[0].sample_customer_ids == [customer.pk]
-    run_on(D(2026, 11, 28))
-    assert consumptions(customer, "2026-11").exists()
     assert missing_charges(D(2026, 11, 28)) == []
+    run_on(D(2026, 11, 28))
+    assert not consumptions(customer).exists()
 
 
 def test_a_rule_change_takes_effect_from_the_next_month(customer):

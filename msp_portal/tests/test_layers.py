@@ -40,6 +40,7 @@ KNOWN_BACK_REFERENCES = {
     ("accounts/customer_services.py", "customer_portal.selectors"),
     ("accounts/customer_services.py", "points"),
     ("accounts/customer_services.py", "points.estimates"),
+    ("accounts/customer_services.py", "points.services"),
     ("accounts/customer_urls.py", "exports"),
     ("accounts/customer_views.py", "customer_portal.menus"),
     ("accounts/customer_views.py", "points.views"),

@@ -1,7 +1,7 @@
 import pytest
 from django.utils import translation
 
-from accounts.models import CustomerAccount
+from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus
 from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from msp_portal.errors import DomainError
@@ -111,6 +111,48 @@ def test_points_of_a_cancelled_account_cannot_be_changed(msp_org):
     with pytest.raises(DomainError):
         services.points_allocate(actor=None, customer=customer, amount=5, idempotency_key="c")
     assert balances(customer) == (0, 100)
+
+
+@pytest.mark.parametrize("status", [status for status, _label in CustomerStatus.choices])
+def test_points_move_only_on_accounts_that_can_be_charged_or_settled(msp_org, operator_user, status):
+    customer = CustomerAccountFactory(organization=msp_org, status=status)
+    wallet = ledger.wallet_for(customer)
+    fund(msp_org, 100)
+    moves = [
+        lambda: services.points_allocate(actor=None, customer=customer, amount=5, idempotency_key=key()),
+        lambda: services.points_withdraw(
+            actor=None, customer=customer, amount=5, idempotency_key=key(), allow_negative=True
+        ),
+        lambda: services.points_adjust(
+            actor=operator_user, account=wallet, amount=5, reason="correction", idempotency_key=key()
+        ),
+    ]
+    for move in moves:
+        if status in POINTS_STATUSES:
+            move()
+        else:
+            with pytest.raises(DomainError, match="のポイントは変更できません"):
+                move()
+    assert balances(customer) == ((5, 100) if status in POINTS_STATUSES else (0, 100))
+
+
+def test_the_status_that_decides_is_the_one_read_under_the_lock_not_the_callers_copy(msp_org, operator_user):
+    customer = CustomerAccountFactory(organization=msp_org, status="active")
+    fund(msp_org, 100)
+    moved = give(customer, 20)
+    # Cancelled (and settled) by someone else after this copy was read.
+    CustomerAccount.objects.filter(pk=customer.pk).update(status="cancelled")
+    assert customer.status == "active"
+    with pytest.raises(DomainError, match="解約済み"):
+        services.points_allocate(actor=None, customer=customer, amount=5, idempotency_key=key())
+    with pytest.raises(DomainError, match="解約済み"):
+        services.points_withdraw(actor=None, customer=customer, amount=5, idempotency_key=key(), allow_negative=True)
+    with pytest.raises(DomainError, match="解約済み"):
+        services.transfer_reverse(actor=operator_user, transfer=moved, reason="mistake")
+    LedgerAccount.objects.filter(customer=customer).update(estimated_balance=-30)
+    result = services.points_replenish(actor=None, customers=[customer], batch_key="b")
+    assert (result.total, result.transfers) == (0, [])
+    assert balances(customer) == (20, 80)
 
 
 def _short_customer(organization, users=30, balance=0):

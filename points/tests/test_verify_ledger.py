@@ -1,8 +1,13 @@
+import datetime as dt
+
 import pytest
+import time_machine
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import CustomerAccount, CustomerStatusChange
 from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from billing_jobs.tests.factories import move
 from points import ledger
 from points.models import LedgerAccount, Transfer
 from points.selectors import LEDGER_CHECKS, ledger_problems
@@ -159,3 +164,49 @@ def test_a_retired_pool_that_points_at_another_msps_pool_is_reported(books, caps
     code, output = run(capsys)
     assert code == 1
     assert f"retired pool {stray.pk}" in output
+
+
+@pytest.mark.parametrize("status", ["pending_approval", "rejected", "withdrawn", "cancelled", "merged"])
+def test_an_account_whose_points_can_no_longer_move_but_holds_some_is_reported(books, capsys, status):
+    CustomerAccount.objects.filter(pk=books.pk).update(status=status)
+    code, output = run(capsys)
+    assert code == 1
+    assert "[settled_balance]" in output and f"is {status} but its wallet holds -50 points" in output
+
+
+def _cancelled(customer, when):
+    CustomerAccount.objects.filter(pk=customer.pk).update(status="cancelled")
+    CustomerStatusChange.objects.create(customer=customer, from_status="active", to_status="cancelled", created_at=when)
+
+
+def test_a_charge_posted_after_the_settlement_is_reported(msp_org, capsys):
+    customer = CustomerAccountFactory(organization=msp_org)
+    fund(msp_org, 100)
+    give(customer, 30)
+    wallet, consumed = ledger.wallet_for(customer), ledger.system_account("consumed")
+    move("settlement_forfeit", wallet, consumed, 30, customer=customer)
+    _cancelled(customer, dt.datetime(2026, 11, 26, tzinfo=dt.UTC))
+    assert ledger_problems() == []
+    move("consumption", wallet, consumed, 12, customer=customer, period="2026-10")
+    # And settled again: the balance is back at 0, but that charge came after a settlement.
+    move("settlement_topup", ledger.pool_for(msp_org), wallet, 12, customer=customer)
+    assert ledger_problems() == []
+    move("consumption", wallet, consumed, 12, customer=customer, period="2026-09")
+    code, output = run(capsys)
+    assert code == 1
+    assert "[charge_after_settlement]" in output and f"(id {customer.pk}) is cancelled" in output
+
+
+def test_a_charge_posted_after_an_account_ended_at_zero_is_reported(msp_org, capsys):
+    customer = CustomerAccountFactory(organization=msp_org)
+    ended = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
+    _cancelled(customer, ended)
+    wallet, consumed = ledger.wallet_for(customer), ledger.system_account("consumed")
+    with time_machine.travel(ended - dt.timedelta(days=30)):
+        move("consumption", wallet, consumed, 12, customer=customer, period="2026-10")
+    with time_machine.travel(ended - dt.timedelta(days=20)):
+        move("allocate", ledger.pool_for(msp_org), wallet, 12, customer=customer)
+    assert "charge_after_settlement" not in {problem.check for problem in ledger_problems()}
+    with time_machine.travel(ended + dt.timedelta(days=1)):
+        move("consumption", wallet, consumed, 12, customer=customer, period="2026-11")
+    assert "charge_after_settlement" in {problem.check for problem in ledger_problems()}

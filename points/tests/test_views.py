@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from accounts.models import CustomerAccount
+from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus
 from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from msp_portal import dates
@@ -462,6 +462,15 @@ def test_the_customer_detail_page_lists_every_transfer_with_balance_after_and_a_
     assert 'data-testid="balance-chart"' in body and "<svg" in body
     assert body.count("data-transfer=") == 2
     assert "-30" in body and 'data-testid="customer-balance">-30<' in body
+
+
+@pytest.mark.parametrize("status", [status for status, _label in CustomerStatus.choices])
+def test_the_detail_pages_change_button_follows_the_accounts_that_can_move_points(
+    client_for, msp_admin, msp_org, status
+):
+    customer = CustomerAccountFactory(organization=msp_org, status=status)
+    body = client_for(msp_admin).get(reverse("customers:detail", args=[customer.pk])).content.decode()
+    assert (reverse("points:change", args=[customer.pk]) in body) == (status in POINTS_STATUSES)
 
 
 def test_the_customer_points_history_is_scoped(client_for, other_msp_admin, support_user, customer):

@@ -959,13 +959,9 @@ WITH due AS (
               ORDER BY cc.effective_at, cc.id LIMIT 1),
             c.contracted_users) AS users
     ) u
-    WHERE c.activated_at < %(moment)s
-      AND c.status IN ('active', 'cancelled', 'merged')
-      AND (c.cancelled_at IS NULL OR c.cancelled_at >= %(moment)s)
+    WHERE c.status = 'active'
+      AND c.activated_at < %(moment)s
       AND (c.cancellation_date IS NULL OR c.cancellation_date > %(day)s)
-      AND (c.status = 'active' OR NOT EXISTS (
-            SELECT 1 FROM accounts_customerstatuschange s
-            WHERE s.customer_id = c.id AND s.to_status IN ('cancelled', 'merged') AND s.created_at < %(moment)s))
       AND NOT EXISTS (
             SELECT 1 FROM points_transfer t
             WHERE t.kind = 'consumption' AND t.customer_id = c.id AND t.period = %(period)s)

@@ -305,7 +305,7 @@ class Command(BaseCommand):
     def _generate(self, params: dict, charge_days: list[dt.date]) -> None:
         """One row per account with every derived value, in a temporary table."""
         # Per history month: charged when activated before 00:00 of that 25th and not ended by
-        # then (billing_jobs.selectors.eligible_q); the charge of the default-shaped rule.
+        # then (then active: billing_jobs.selectors); the charge of the default-shaped rule.
         charged_terms, charge_terms = [], []
         for index, day in enumerate(charge_days):
             rule = rule_at(day)
@@ -360,8 +360,11 @@ class Command(BaseCommand):
         total_charge = " + ".join(f"CASE WHEN ch{k} THEN amt{k} ELSE 0 END" for k in range(len(charge_days))) or "0"
         charges = " + ".join(f"CASE WHEN ch{k} THEN 1 ELSE 0 END" for k in range(len(charge_days))) or "0"
         with connection.cursor() as cursor:
+            # An account that ended (cancelled, merged) was settled to 0: it was given exactly
+            # what it consumed while active (nothing, if it was never charged).
             cursor.execute(
                 f"ALTER TABLE bench_gen ADD COLUMN balance bigint, ADD COLUMN charges int;"
+                f"UPDATE bench_gen SET alloc = NULLIF({total_charge}, 0) WHERE s IN ('cancelled', 'merged');"
                 f"UPDATE bench_gen SET balance = alloc - ({total_charge}), charges = {charges} WHERE alloc IS NOT NULL"
             )
 

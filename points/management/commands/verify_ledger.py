@@ -11,8 +11,9 @@ class Command(BaseCommand):
     help = (
         "Check the points ledger: every stored balance equals the sum of its transfers, all balances sum "
         "to zero, no account is charged twice for a month, the customer list's points equal the wallets, and "
-        "every pool's and wallet's sequence and balance-after chain is unbroken. Exits with status 1 on any "
-        "drift, listing it."
+        "every pool's and wallet's sequence and balance-after chain is unbroken, only accounts whose points may "
+        "move (provisioning, provisioning failed, active) hold any, and no charge was posted after a "
+        "settlement. Exits with status 1 on any drift, listing it."
     )
 
     def add_arguments(self, parser):
