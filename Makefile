@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
+# The development server's address (`make run RUN_ADDRESS=127.0.0.1:8001`), also the base of the
+# links in the e-mails it sends.
+RUN_ADDRESS ?= 127.0.0.1:8000
 # The development server and its jobs: DEBUG on, embedded SQLite and broker unless set.
-RUN_ENV := DEBUG=$${DEBUG:-true}
+RUN_ENV := DEBUG=$${DEBUG:-true} PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(RUN_ADDRESS)}
 
 .PHONY: install run test lint format check messages clean bench
 
@@ -19,14 +22,12 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-# Serve the portal on 127.0.0.1:8000 with a Celery worker and beat; one Ctrl-C stops all.
+# Serve the portal on RUN_ADDRESS with a Celery worker and beat; Ctrl-C, SIGTERM or SIGHUP stops
+# all of them (msp_portal/devserver.py).
 run: install
-	mkdir -p var/celery/queue var/celery/processed
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	@trap 'kill 0' INT TERM EXIT; \
-	$(RUN_ENV) $(BIN)/celery -A msp_portal worker --beat --loglevel=INFO --concurrency=2 & \
-	$(RUN_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) exec $(BIN)/python -m msp_portal.devserver $(RUN_ADDRESS)
 
 # In parallel over the machine's cores (pytest-xdist); PYTEST_ARGS adds options.
 test: install

@@ -431,10 +431,11 @@ def _delivery_notice_problem(customer: CustomerAccount, admins: list[CustomerAdm
 
 def customer_delivery_notice_send(*, actor: User, customers, language: str = "ja") -> DeliveryNoticeResult:
     """Send the delivery notice (納品通知) for each given customer account: one e-mail to the
-    customer's contact and the reseller's contact with the account code, the sign-in URL and the
-    administrators' names and sign-in IDs (never passwords). Accounts that are not active, lack
-    a contact name or e-mail in the basic or reseller info, or have no administrator are skipped
-    with the reason. Each sent notice is recorded on the account and audited. The caller passes
+    customer's contact, copied (Cc) to the reseller's contact as its body says, with the account
+    code, the sign-in URL and the administrators' names and sign-in IDs (never passwords); an
+    address that is both contacts gets it once. Accounts that are not active, lack a contact
+    name or e-mail in the basic or reseller info, or have no administrator are skipped with the
+    reason. Each sent notice is recorded on the account and audited. The caller passes
     customers already scoped to what the actor may see."""
     customers = list(customers)
     admins_by_customer = active_admins_by_customer([customer.pk for customer in customers])
@@ -447,12 +448,14 @@ def customer_delivery_notice_send(*, actor: User, customers, language: str = "ja
         if problem:
             result.skipped.append((customer, problem))
             continue
-        recipients = list(dict.fromkeys([customer.contact_email.lower(), customer.reseller_contact_email.lower()]))
+        to = [customer.contact_email.lower()]
+        cc = [email for email in [customer.reseller_contact_email.lower()] if email not in to]
+        recipients = to + cc
         with translation.override(language):
             context = {"customer": customer, "admins": admins, "login_url": login_url}
             subject = render_to_string("customer_portal/email/delivery_notice_subject.txt", context).strip()
             body = render_to_string("customer_portal/email/delivery_notice_body.txt", context)
-        message = EmailMessage(subject=subject, body=body, to=recipients, connection=connection)
+        message = EmailMessage(subject=subject, body=body, to=to, cc=cc, connection=connection)
         try:
             message.send()
         except OSError:

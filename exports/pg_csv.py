@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Case, CharField, F, Func, QuerySet, TextField, Value, When
 from django.db.models.functions import Cast, NullIf
 from django.db.models.lookups import Exact
@@ -85,7 +85,14 @@ def copy_csv_chunks(
     statement, params = copy_statement(queryset, columns)
     connection = connections[queryset.db]
     connection.ensure_connection()
-    with connection.cursor() as cursor, cursor.cursor.copy(statement, params) as copy:
+    # A download abandoned while the server still runs the COPY cancels it, and the cancel
+    # aborts the transaction it ran in: in an atomic block of its own (a savepoint inside a
+    # caller's transaction, a test's say), only that block is rolled back.
+    with (
+        transaction.atomic(using=queryset.db),
+        connection.cursor() as cursor,
+        cursor.cursor.copy(statement, params) as copy,
+    ):
         pending: list = []
         size = 0
         for block in copy:

@@ -4,8 +4,11 @@ import itertools
 import pytest
 from django.core.management import call_command
 from django.db.models import Count
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ContractChange, CustomerAccount, CustomerStatus
+from accounts.management.commands.seed_demo import DEMO_PASSWORD
+from accounts.models import ContractChange, CustomerAccount, CustomerStatus, User
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +30,41 @@ def test_seed_demo_spreads_customers_over_msps_and_states_with_consistent_histor
 
     call_command("seed_demo", "--force", "--customers", "120", stdout=io.StringIO())
     assert CustomerAccount.objects.count() == 120
+
+
+def _seed() -> list[str]:
+    out = io.StringIO()
+    call_command("seed_demo", "--force", "--customers", "20", stdout=out)
+    return out.getvalue().splitlines()
+
+
+def _line(printed: list[str], email: str) -> str:
+    (line,) = [line for line in printed if line.split()[:1] == [email]]
+    return line
+
+
+def test_seed_demo_says_that_the_operator_enrols_an_authenticator_app_on_the_first_sign_in(client):
+    printed = _seed()
+    assert _line(printed, "operator@example.com").endswith(
+        "(two-factor: enrols an authenticator app on the first sign-in)"
+    )
+    assert "two-factor" not in _line(printed, "msp-admin@example.com")
+    assert (
+        "Two-factor sign-in (operator@example.com): after the password, the first sign-in shows a QR code "
+        "and its secret key; add it to an authenticator app (TOTP, such as Google Authenticator) and enter "
+        "the 6-digit code the app shows. Later sign-ins ask for the app's current code."
+    ) in printed
+    # As it says: the operator's password leads to the enrolment, an MSP admin's into the portal.
+    response = client.post("/accounts/login/", {"username": "operator@example.com", "password": DEMO_PASSWORD})
+    assert response["Location"].startswith(reverse("two_factor_enrol"))
+    client.post(reverse("logout"))
+    response = client.post("/accounts/login/", {"username": "msp-admin@example.com", "password": DEMO_PASSWORD})
+    assert response["Location"] == reverse("home")
+
+    TOTPDevice.objects.create(user=User.objects.get(email="operator@example.com"), name="phone", confirmed=True)
+    printed = _seed()
+    assert _line(printed, "operator@example.com").endswith("(two-factor)")
+    assert (
+        "Two-factor sign-in (operator@example.com): after the password, enter the 6-digit code of the "
+        "authenticator app enrolled earlier."
+    ) in printed

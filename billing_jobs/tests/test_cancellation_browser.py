@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from playwright.sync_api import expect
 
 from accounts.models import CustomerAccount, CustomerStatus
@@ -21,6 +22,15 @@ SENTENCE = (
     "解約処理が完了する際に、現在のポイントの不足分のポイントは補充され、"
     "残存分のポイントは消費されます。解約を続行しますか？"
 )
+
+
+@pytest.fixture(autouse=True)
+def _between_two_charge_days():
+    """A day well after one 25th and before the next, with the clock running: the live server's
+    thread reads the same clock, so the popups' figures are the settlement of today's balance.
+    (On a 25th before the daily run, an account activated yesterday would owe that month too.)"""
+    with time_machine.travel(dt.datetime(2026, 12, 10, 12, tzinfo=dates.TOKYO), tick=True):
+        yield
 
 
 def sign_in(page, browser_login, user):

@@ -32,12 +32,15 @@ def ready(msp_org):
     return customer
 
 
-def test_the_notice_goes_to_both_contacts_with_account_and_admin_information_and_no_password(msp_admin, ready):
+def test_the_notice_goes_to_the_customer_cc_the_reseller_with_the_account_and_admins_and_no_password(msp_admin, ready):
     result = customer_delivery_notice_send(actor=msp_admin, customers=[ready], language="ja")
     assert [customer for customer, _ in result.sent] == [ready]
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
-    assert message.to == ["contact@customer.example", "sales@reseller.example"]
+    assert message.to == ["contact@customer.example"]
+    assert message.cc == ["sales@reseller.example"]
+    assert message.recipients() == ["contact@customer.example", "sales@reseller.example"]
+    assert message.body.startswith("顧客 担当 様\ncc: 販売 担当 様（販売店株式会社）\n")
     assert "納品通知" in message.subject
     for expected in ("ready-co", "準備完了株式会社", "/accounts/login/", "管理 一郎", "admin1@ready.example"):
         assert expected in message.body
@@ -48,6 +51,14 @@ def test_the_notice_goes_to_both_contacts_with_account_and_admin_information_and
     event = AuditEvent.objects.get(action="customer.delivery_notice")
     assert event.actor == msp_admin and event.customer == ready
     assert event.after["recipients"] == ["contact@customer.example", "sales@reseller.example"]
+
+
+def test_a_contact_who_is_also_the_reseller_contact_gets_the_notice_once(msp_admin, ready):
+    ready.reseller_contact_email = "Contact@Customer.example"
+    ready.save()
+    customer_delivery_notice_send(actor=msp_admin, customers=[ready])
+    (message,) = mail.outbox
+    assert (message.to, message.cc) == (["contact@customer.example"], [])
 
 
 def test_the_notice_can_be_sent_in_english(msp_admin, ready):

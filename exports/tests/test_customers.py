@@ -7,6 +7,7 @@ import re
 
 import openpyxl
 import pytest
+import time_machine
 from django.urls import reverse
 
 from accounts.customer_views import customer_list_table
@@ -14,26 +15,32 @@ from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
 from audit.models import AuditEvent
 from exports.customers import NOT_EXPORTED, customer_export_columns
 from exports.models import ExportJob, ExportStatus
+from msp_portal import dates
 from msp_portal.permissions import OrganizationKind
-from points.estimates import label_charge_day
 
 pytestmark = pytest.mark.django_db
 
 REGISTERED = dt.datetime(2025, 3, 31, 15, 30, tzinfo=dt.UTC)  # 2025-04-01 00:30 in Tokyo
-# The estimate column is labelled with the next 25th, 「M/25の推定残ポイント数」.
-ESTIMATE_HEADER_JA = f"{label_charge_day():%-m}/25の推定残ポイント数"
+# Every export below is made on this day; its estimate column is labelled with the next 25th.
+TODAY = dt.datetime(2026, 11, 10, 12, tzinfo=dates.TOKYO)
 HEADERS_JA = [
     "アカウントコード",
     "会社名",
     "状態",
     "契約ユーザ数",
     "現在のポイント",
-    ESTIMATE_HEADER_JA,
+    "11/25の推定残ポイント数",
     "解約予定日",
     "サポートアカウント",
     "販売店",
     "登録日時",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _today():
+    with time_machine.travel(TODAY, tick=False):
+        yield
 
 
 def url(name):

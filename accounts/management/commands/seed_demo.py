@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Organization, User
+from accounts.selectors import user_has_two_factor_device, user_requires_two_factor
 from accounts.services import organization_create, staff_create
 from msp_portal import context
 from msp_portal.permissions import OrganizationKind, Role
@@ -64,10 +65,35 @@ class Command(BaseCommand):
                         raise
                     continue
                 module.seed(command=self, organizations=organizations, options=options)
+        self._print_logins()
+
+    def _print_logins(self) -> None:
+        """The demo logins, and what the ones that sign in with a second factor will be asked."""
         self.stdout.write(self.style.SUCCESS("Demo data is loaded. Sign in with any of:"))
+        enrols, enrolled = [], []
         for email, _name, _org, role in USERS:
-            self.stdout.write(f"  {email:<32} {role}")
+            user = User.objects.get(email=email)
+            note = ""
+            if user_has_two_factor_device(user):
+                enrolled.append(email)
+                note = "  (two-factor)"
+            elif user_requires_two_factor(user):
+                enrols.append(email)
+                note = "  (two-factor: enrols an authenticator app on the first sign-in)"
+            self.stdout.write(f"  {email:<32} {role}{note}")
         self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")
+        if enrols:
+            self.stdout.write(
+                f"Two-factor sign-in ({', '.join(enrols)}): after the password, the first sign-in shows "
+                "a QR code and its secret key; add it to an authenticator app (TOTP, such as Google "
+                "Authenticator) and enter the 6-digit code the app shows. Later sign-ins ask for the "
+                "app's current code."
+            )
+        if enrolled:
+            self.stdout.write(
+                f"Two-factor sign-in ({', '.join(enrolled)}): after the password, enter the 6-digit code "
+                "of the authenticator app enrolled earlier."
+            )
 
     def _organizations(self) -> dict[str, Organization]:
         organizations: dict[str, Organization] = {}
