@@ -109,8 +109,9 @@ def test_a_deadlock_is_run_once_more_and_both_transactions_complete():
     for thread in threads:
         thread.join()
     assert errors == []
-    # PostgreSQL aborted one of them; it ran again once the other had committed.
-    assert sorted(attempts.values()) == [1, 2]
+    # PostgreSQL aborted one of them (on a loaded machine the detector may hit each once); the
+    # aborted one ran again, and no transaction needed a third run.
+    assert max(attempts.values()) == 2 and min(attempts.values()) >= 1
     assert sorted(Organization.objects.filter(pk__in=[first.pk, second.pk]).values_list("name", flat=True)) in (
         ["A12", "B12"],
         ["A21", "B21"],
