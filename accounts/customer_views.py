@@ -15,7 +15,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2.paginators import LazyPaginator
@@ -24,6 +23,7 @@ from django_tables2.rows import BoundRows
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
+from msp_portal.redirects import safe_next
 from points.views import customer_points_context
 
 from . import customer_services as services
@@ -145,10 +145,7 @@ def _back_url(request, default: str) -> str:
     candidates = [request.POST.get("next"), request.GET.get("next")]
     if getattr(request, "htmx", False):
         candidates.insert(0, request.htmx.current_url)
-    for url in candidates:
-        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-            return url
-    return default
+    return safe_next(request, *candidates) or default
 
 
 def _detail_url(customer) -> str:

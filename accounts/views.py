@@ -24,7 +24,6 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -39,6 +38,7 @@ from django_tables2 import RequestConfig
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, OrganizationKind, capability_required, public, self_service
+from msp_portal.redirects import safe_next
 
 from . import services
 from .forms import (
@@ -76,12 +76,7 @@ def remember_two_factor_state(request, user) -> None:
 
 
 def _safe_next(request, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
+    return safe_next(request, request.POST.get("next"), request.GET.get("next")) or default
 
 
 def _with_next(url_name: str, next_url: str) -> str:

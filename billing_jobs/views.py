@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.db.models import Count, Sum
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
@@ -17,6 +16,7 @@ from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required
+from msp_portal.redirects import safe_next
 from points.models import LedgerAccount, LedgerAccountKind
 
 from .cancellation import WITHDRAWABLE, customer_cancel, customer_schedule_cancellation
@@ -57,10 +57,7 @@ def _back_url(request, customer: CustomerAccount) -> str:
     candidates = [request.POST.get("next"), request.GET.get("next")]
     if getattr(request, "htmx", False):
         candidates.append(request.htmx.current_url)
-    for url in candidates:
-        if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-            return url
-    return reverse("customers:detail", args=[customer.pk])
+    return safe_next(request, *candidates) or reverse("customers:detail", args=[customer.pk])
 
 
 def _settlement_preview(customer: CustomerAccount) -> dict:

@@ -18,12 +18,12 @@ from django.http import FileResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from msp_portal import context
 from msp_portal.permissions import Cap, capability_required, check_cap
+from msp_portal.redirects import safe_next
 
 from .columns import resolve_columns
 from .csv import CsvEncoding, ExportTally, queryset_csv_chunks
@@ -177,10 +177,7 @@ def customers_xlsx(request):
 def _selected_params(request) -> tuple[QueryDict | None, str]:
     """The list's parameters (from the bulk form's `next`, the list URL it was posted from)
     plus the selected ids; None when nothing usable was selected. Also where to go back."""
-    back = reverse("customers:list")
-    next_url = request.POST.get("next", "")
-    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
-        back = next_url
+    back = safe_next(request, request.POST.get("next")) or reverse("customers:list")
     ids = selected_ids(request.POST.getlist("ids"))
     if not ids:
         return None, back

@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import LazyPaginator, RequestConfig
@@ -18,6 +17,7 @@ from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
+from msp_portal.redirects import safe_next
 
 from . import ledger, selectors, services
 from .estimates import label_charge_day
@@ -31,12 +31,7 @@ HISTORY_PAGE_SIZE = 50
 
 
 def _next_url(request, default: str) -> str:
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
+    return safe_next(request, request.POST.get("next"), request.GET.get("next")) or default
 
 
 def _statement_table(request, queryset, *, show_customer: bool, prefix: str = ""):
