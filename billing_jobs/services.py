@@ -155,12 +155,31 @@ def run_chunk(chunk_id: int) -> bool:
     if chunk.status != ChunkStatus.PENDING:
         return False
     with context.acting(channel="job"), transaction.atomic():
-        charged, points = charge_range(chunk.period, chunk.first_id, chunk.last_id, today=chunk.job_run.run_date)
+        charged, points = charge_range(
+            chunk.period, chunk.first_id, chunk.last_id, today=chunk.job_run.run_date, run_id=chunk.job_run_id
+        )
         updated = JobRunChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
             status=ChunkStatus.DONE, charged=charged, points=points, finished_at=timezone.now()
         )
         if updated:
             JobRun.objects.filter(pk=chunk.job_run_id).update(chunks_done=F("chunks_done") + 1)
+        if charged:
+            # One event per chunk; each account's charge is its transfer (whose snapshot names
+            # the run), which the customer's audit trail shows.
+            chunk.refresh_from_db(fields=["status"])
+            audit_record(
+                actor=None,
+                action="points.consumption",
+                obj=chunk,
+                after={
+                    "job_run": chunk.job_run_id,
+                    "period": chunk.period,
+                    "first_id": chunk.first_id,
+                    "last_id": chunk.last_id,
+                    "accounts": charged,
+                    "points": points,
+                },
+            )
     return bool(updated)
 
 
