@@ -326,19 +326,19 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
                     after={"suspended_at": now, "negative_since": negative_since},
                 )
     back_at_zero = CustomerAccount.objects.filter(suspended_at__isnull=False, wallet__balance__gte=0)
-    for customer_id, suspended_at in _planned_without_jit(back_at_zero.values_list("pk", "suspended_at")):
+    for customer_id in _planned_without_jit(back_at_zero.values_list("pk", flat=True)):
         with transaction.atomic():
+            customer = CustomerAccount.objects.select_related("organization").get(pk=customer_id)
             if CustomerAccount.objects.filter(
                 pk=customer_id, suspended_at__isnull=False, wallet__balance__gte=0
             ).update(suspended_at=None):
                 lifted += 1
-                customer = CustomerAccount.objects.select_related("organization").get(pk=customer_id)
                 audit_record(
                     actor=None,
                     action="customer.unsuspend",
                     obj=customer,
                     organization=customer.organization,
-                    before={"suspended_at": suspended_at},
+                    before={"suspended_at": customer.suspended_at},
                     after={"suspended_at": None},
                 )
     return {"suspended": suspended, "unsuspended": lifted}
