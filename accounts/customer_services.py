@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record
 from customer_portal.menus import MENU_KEYS
 from msp_portal.errors import DomainError, retried_atomic
+from msp_portal.mail import render_subject
 from msp_portal.permissions import OrganizationKind
 from points import ledger
 from points.estimates import refresh_estimates
@@ -604,7 +605,7 @@ def send_registrant_email(*, customer_id: int, kind: str, **extra) -> None:
     url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("customers:detail", args=[customer.pk])
     context = {"customer": customer, "user": user, "url": url, **extra}
     with translation.override(user.language):
-        subject = " ".join(render_to_string(f"customers/email/{kind}_subject.txt", context).split())
+        subject = render_subject(f"customers/email/{kind}_subject.txt", context)
         body = render_to_string(f"customers/email/{kind}_body.txt", context)
         html = render_to_string(f"customers/email/{kind}_body.html", context)
     message = EmailMultiAlternatives(subject=subject, body=body, to=[user.email])

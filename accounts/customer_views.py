@@ -351,7 +351,7 @@ def _status_action(request, pk, *, cap: Cap, confirm: Confirmation, form_class=N
     return _popup(request, "customers/confirm_modal.html", {"customer": customer, "form": form, "confirm": confirm})
 
 
-@capability_required(Cap.CUSTOMERS_APPROVE)
+@capability_required(Cap.CUSTOMERS_APPROVE, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_approve(request, pk):
     return _status_action(
@@ -364,7 +364,7 @@ def customer_approve(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_APPROVE)
+@capability_required(Cap.CUSTOMERS_APPROVE, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_reject(request, pk):
     return _status_action(
@@ -380,7 +380,7 @@ def customer_reject(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_REGISTER)
+@capability_required(Cap.CUSTOMERS_REGISTER, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_withdraw(request, pk):
     return _status_action(
@@ -396,7 +396,7 @@ def customer_withdraw(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_PROVISION)
+@capability_required(Cap.CUSTOMERS_PROVISION, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_retry_provisioning(request, pk):
     return _status_action(
@@ -409,7 +409,7 @@ def customer_retry_provisioning(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_ARCHIVE)
+@capability_required(Cap.CUSTOMERS_ARCHIVE, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_archive(request, pk):
     return _status_action(
@@ -422,7 +422,7 @@ def customer_archive(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_ARCHIVE)
+@capability_required(Cap.CUSTOMERS_ARCHIVE, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_unarchive(request, pk):
     return _status_action(
@@ -435,7 +435,7 @@ def customer_unarchive(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_REGISTER)
+@capability_required(Cap.CUSTOMERS_REGISTER, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_resubmit(request, pk):
     customer = get_customer_for_user(request.user, pk, cap=Cap.CUSTOMERS_REGISTER)
@@ -507,7 +507,7 @@ def _edit(request, pk, *, tab: str, cap: Cap, make_form, save, initial):
     )
 
 
-@capability_required(Cap.CUSTOMERS_EDIT)
+@capability_required(Cap.CUSTOMERS_EDIT, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, pk):
     return _edit(
@@ -521,7 +521,7 @@ def customer_edit(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_EDIT)
+@capability_required(Cap.CUSTOMERS_EDIT, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_edit_reseller(request, pk):
     return _edit(
@@ -535,7 +535,7 @@ def customer_edit_reseller(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_ASSIGN_SUPPORT)
+@capability_required(Cap.CUSTOMERS_ASSIGN_SUPPORT, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_edit_support(request, pk):
     return _edit(
@@ -551,7 +551,7 @@ def customer_edit_support(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_CUSTOMIZE)
+@capability_required(Cap.CUSTOMERS_CUSTOMIZE, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_edit_screen(request, pk):
     from customer_portal.menus import MENU_KEYS
@@ -569,7 +569,7 @@ def customer_edit_screen(request, pk):
     )
 
 
-@capability_required(Cap.CUSTOMERS_CONTRACT)
+@capability_required(Cap.CUSTOMERS_CONTRACT, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_contract(request, pk):
     """契約ユーザ数更新. Opened from the list, success replaces that row in place."""
@@ -660,7 +660,7 @@ DETAIL_SECTIONS: list[DetailSection] = [
 ]
 
 
-@capability_required(Cap.CUSTOMERS_VIEW)
+@capability_required(Cap.CUSTOMERS_VIEW, scope=(get_customer_for_user, "pk"))
 @require_GET
 def customer_detail(request, pk):
     customer = get_customer_for_user(request.user, pk)

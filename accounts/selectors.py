@@ -4,6 +4,7 @@ they can never disagree about who sees what (STYLE.md "Where logic lives")."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -156,10 +157,47 @@ def customer_contract_history(customer: CustomerAccount) -> QuerySet[ContractCha
     return customer.contract_changes.select_related("actor").order_by("-effective_at", "-id")
 
 
-def customer_audit_trail(customer: CustomerAccount, limit: int = 100):
-    from audit.models import AuditEvent
+@dataclass(frozen=True)
+class ChargeEntry:
+    """A monthly consumption charge in a customer's audit trail, shown like an event. The run
+    writes one audit event per chunk of accounts (a million rows a month otherwise); each
+    account's charge is its transfer, whose snapshot names the run."""
 
-    return AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit]
+    created_at: dt.datetime
+    before: dict
+    after: dict
+    job_run_id: int | None
+    action: str = "points.consumption"
+    actor_label: str = "job"
+    ip: None = None
+
+
+def customer_audit_trail(customer: CustomerAccount, limit: int = 100) -> list:
+    """The customer's audit events and consumption charges (`ChargeEntry`), newest first."""
+    from audit.models import AuditEvent
+    from points.models import Transfer, TransferKind
+
+    events = list(AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
+    charges = (
+        Transfer.objects.filter(customer=customer, kind=TransferKind.CONSUMPTION)
+        .order_by("-created_at", "-id")
+        .values("created_at", "period", "amount", "debit_balance_after", "snapshot")[:limit]
+    )
+    entries = [
+        ChargeEntry(
+            created_at=charge["created_at"],
+            before={"points_balance": charge["debit_balance_after"] + charge["amount"]},
+            after={
+                "points_balance": charge["debit_balance_after"],
+                "period": charge["period"],
+                "points": charge["amount"],
+                "job_run": (charge["snapshot"] or {}).get("job_run_id"),
+            },
+            job_run_id=(charge["snapshot"] or {}).get("job_run_id"),
+        )
+        for charge in charges
+    ]
+    return sorted(events + entries, key=lambda entry: entry.created_at, reverse=True)[:limit]
 
 
 def user_requires_two_factor(user: User) -> bool:

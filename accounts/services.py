@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from audit.services import audit_record, changed_fields
 from msp_portal.errors import DomainError
+from msp_portal.mail import render_subject
 from msp_portal.permissions import ROLES_BY_KIND, OrganizationKind, Role
 
 from .models import Membership, Organization, User
@@ -118,7 +119,7 @@ def _send_invitation(user_id: int) -> None:
         "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
     }
     with translation.override(user.language):
-        subject = "".join(render_to_string("accounts/email/invitation_subject.txt", context).splitlines())
+        subject = render_subject("accounts/email/invitation_subject.txt", context)
         body = render_to_string("accounts/email/invitation_body.txt", context)
     send_mail(subject, body, None, [user.email])
 

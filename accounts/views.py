@@ -399,7 +399,7 @@ def staff_invite(request):
     return render(request, "accounts/staff_invite_modal.html", {"form": form, "action": request.get_full_path()})
 
 
-@capability_required(Cap.STAFF_MANAGE)
+@capability_required(Cap.STAFF_MANAGE, scope=(get_staff_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def staff_role(request, pk: int):
     staff = get_staff_for_user(request.user, pk, cap=Cap.STAFF_MANAGE)
@@ -440,7 +440,7 @@ def _staff_action(request, pk: int, *, service, title: str, question: str, butto
     return render(request, "accounts/staff_confirm_modal.html", context)
 
 
-@capability_required(Cap.STAFF_MANAGE)
+@capability_required(Cap.STAFF_MANAGE, scope=(get_staff_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def staff_deactivate(request, pk: int):
     return _staff_action(
@@ -455,7 +455,7 @@ def staff_deactivate(request, pk: int):
     )
 
 
-@capability_required(Cap.STAFF_MANAGE)
+@capability_required(Cap.STAFF_MANAGE, scope=(get_staff_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def staff_reactivate(request, pk: int):
     return _staff_action(
@@ -470,7 +470,7 @@ def staff_reactivate(request, pk: int):
     )
 
 
-@capability_required(Cap.STAFF_MANAGE)
+@capability_required(Cap.STAFF_MANAGE, scope=(get_staff_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def staff_two_factor_reset(request, pk: int):
     return _staff_action(
@@ -488,7 +488,7 @@ def staff_two_factor_reset(request, pk: int):
     )
 
 
-@capability_required(Cap.STAFF_MANAGE)
+@capability_required(Cap.STAFF_MANAGE, scope=(get_staff_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def staff_invitation_resend(request, pk: int):
     return _staff_action(
@@ -547,7 +547,7 @@ def support_account_create(request):
     return render(request, "accounts/support_account_create_modal.html", {"form": form})
 
 
-@capability_required(Cap.SUPPORT_ACCOUNTS_MANAGE)
+@capability_required(Cap.SUPPORT_ACCOUNTS_MANAGE, scope=(get_support_account_for_user, "pk"))
 @require_GET
 def support_account_detail(request, pk: int):
     support_account = get_support_account_for_user(request.user, pk, cap=Cap.SUPPORT_ACCOUNTS_MANAGE)
@@ -564,7 +564,7 @@ def support_account_detail(request, pk: int):
     )
 
 
-@capability_required(Cap.SUPPORT_ACCOUNTS_MANAGE)
+@capability_required(Cap.SUPPORT_ACCOUNTS_MANAGE, scope=(get_support_account_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def support_staff_invite(request, pk: int):
     """Add a member (role support staff) to a support account of the user's MSP."""

@@ -52,17 +52,19 @@ def snapshot_for(rule: ConsumptionRule, contracted_users: int, charge_day: dt.da
     }
 
 
-def charge_range(period: str, first_id: int, last_id: int, *, today: dt.date) -> tuple[int, int]:
+def charge_range(period: str, first_id: int, last_id: int, *, today: dt.date, run_id: int) -> tuple[int, int]:
     """Charge every account with id in [first_id, last_id] that owes `period` and has not
     been charged for it. One transaction; safe to re-run and to run concurrently (a re-run
-    posts nothing). Returns (accounts charged, points charged)."""
+    posts nothing). Each transfer's snapshot names the run (`job_run_id`): the transfers are
+    the per-account record of the run, whose audit events are one per chunk. Returns
+    (accounts charged, points charged)."""
     queryset = CustomerAccount.objects.filter(pk__gte=first_id, pk__lte=last_id)
     if connection.vendor == "postgresql":
-        return _charge_set_based(period, queryset, today=today)
-    return _charge_each(period, queryset, today=today)
+        return _charge_set_based(period, queryset, today=today, run_id=run_id)
+    return _charge_each(period, queryset, today=today, run_id=run_id)
 
 
-def _charge_each(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
+def _charge_each(period: str, queryset, *, today: dt.date, run_id: int) -> tuple[int, int]:
     candidates = list(owing(period, queryset).filter(charge_amount__gt=0).values_list("pk", flat=True))
     if not candidates:
         return 0, 0
@@ -98,7 +100,7 @@ def _charge_each(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
                 idempotency_key=consumption_key(row["pk"], period),
                 customer=row["pk"],
                 period=period,
-                snapshot=snapshot_for(rule, row["charge_users"], charge_day, period),
+                snapshot={**snapshot_for(rule, row["charge_users"], charge_day, period), "job_run_id": run_id},
             )
             charged += 1
             points += row["charge_amount"]
@@ -121,7 +123,7 @@ inserted AS (
         jsonb_build_object(
             'period', %s::text, 'charge_date', %s::text, 'contracted_users', owing.users,
             'rule_id', %s::bigint, 'base_points', %s::bigint, 'included_users', %s::bigint,
-            'points_per_extra_user', %s::bigint
+            'points_per_extra_user', %s::bigint, 'job_run_id', %s::bigint
         ),
         NULL
     FROM owing
@@ -174,7 +176,7 @@ def _estimate_after_charge(period: str, today: dt.date):
     return Case(When(chargeable_on(day), then=consumption_expression(rule_at(day))), default=Value(0))
 
 
-def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, int]:
+def _charge_set_based(period: str, queryset, *, today: dt.date, run_id: int) -> tuple[int, int]:
     charge_day = dates.charge_date(period)
     rule = rule_at(charge_day)
     # Moving the estimate in the same statement as the balance writes each wallet row once
@@ -237,6 +239,7 @@ def _charge_set_based(period: str, queryset, *, today: dt.date) -> tuple[int, in
                 rule.base_points,
                 rule.included_users,
                 rule.points_per_extra_user,
+                run_id,
             ],
         )
         owed, moved, posted, total, charged_ids = cursor.fetchone()

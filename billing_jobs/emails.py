@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from accounts.models import CustomerAccount, CustomerStatus, User
+from msp_portal.mail import render_subject
 from msp_portal.permissions import Role
 from points.estimates import next_charge_days
 
@@ -55,7 +56,7 @@ def send_shortage_reminder(reminder_id: int) -> int:
                     "charge_day": charge_day,
                     "base_url": settings.PORTAL_BASE_URL,
                 }
-                subject = render_to_string("billing_jobs/email/shortage_reminder_subject.txt", context).strip()
+                subject = render_subject("billing_jobs/email/shortage_reminder_subject.txt", context)
                 body = render_to_string("billing_jobs/email/shortage_reminder.txt", context)
             messages.append(EmailMessage(subject=subject, body=body, to=[user.email]))
         if messages:

@@ -155,12 +155,31 @@ def run_chunk(chunk_id: int) -> bool:
     if chunk.status != ChunkStatus.PENDING:
         return False
     with context.acting(channel="job"), transaction.atomic():
-        charged, points = charge_range(chunk.period, chunk.first_id, chunk.last_id, today=chunk.job_run.run_date)
+        charged, points = charge_range(
+            chunk.period, chunk.first_id, chunk.last_id, today=chunk.job_run.run_date, run_id=chunk.job_run_id
+        )
         updated = JobRunChunk.objects.filter(pk=chunk_id, status=ChunkStatus.PENDING).update(
             status=ChunkStatus.DONE, charged=charged, points=points, finished_at=timezone.now()
         )
         if updated:
             JobRun.objects.filter(pk=chunk.job_run_id).update(chunks_done=F("chunks_done") + 1)
+        if charged:
+            # One event per chunk; each account's charge is its transfer (whose snapshot names
+            # the run), which the customer's audit trail shows.
+            chunk.refresh_from_db(fields=["status"])
+            audit_record(
+                actor=None,
+                action="points.consumption",
+                obj=chunk,
+                after={
+                    "job_run": chunk.job_run_id,
+                    "period": chunk.period,
+                    "first_id": chunk.first_id,
+                    "last_id": chunk.last_id,
+                    "accounts": charged,
+                    "points": points,
+                },
+            )
     return bool(updated)
 
 
@@ -251,11 +270,27 @@ def negative_since_expression():
     transfer right after its latest one that left the balance at or above zero."""
     wallet = OuterRef("wallet_id")
     last_debit_ok = Transfer.objects.filter(debit_account=wallet, debit_balance_after__gte=0).order_by("-debit_seq")
-    last_credit_ok = Transfer.objects.filter(credit_account=wallet, credit_balance_after__gte=0).order_by("-credit_seq")
+    # `credit_seq IS NOT NULL` lets the partial (credit_account, credit_seq) index serve it (a
+    # wallet's credit sides always have a sequence; without it PostgreSQL scans every transfer).
+    last_credit_ok = Transfer.objects.filter(
+        credit_account=wallet, credit_seq__isnull=False, credit_balance_after__gte=0
+    ).order_by("-credit_seq")
     return Greatest(
         Coalesce(Subquery(last_debit_ok.values("debit_seq")[:1]), Value(0)),
         Coalesce(Subquery(last_credit_ok.values("credit_seq")[:1]), Value(0)),
     )
+
+
+def _planned_without_jit(queryset) -> list:
+    """The rows of a query over all accounts. PostgreSQL plans it as costly enough to
+    JIT-compile, which took ten times longer than running it (0.74 of 0.83 s at 100,000
+    accounts, where the whole query takes 0.07 s without). The rows are a few values each:
+    the first run over a large ledger may have hundreds of thousands to flag."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        return list(queryset)
 
 
 def update_suspensions(run_date: dt.date) -> dict[str, int]:
@@ -275,28 +310,27 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
         .filter(negative_since__lte=limit)
     )
     suspended = lifted = 0
-    for customer in candidates.select_related("organization").iterator():
+    for customer_id, negative_since in _planned_without_jit(candidates.values_list("pk", "negative_since")):
         with transaction.atomic():
-            if CustomerAccount.objects.filter(pk=customer.pk, suspended_at__isnull=True, wallet__balance__lt=0).update(
+            if CustomerAccount.objects.filter(pk=customer_id, suspended_at__isnull=True, wallet__balance__lt=0).update(
                 suspended_at=now
             ):
                 suspended += 1
+                customer = CustomerAccount.objects.select_related("organization").get(pk=customer_id)
                 audit_record(
                     actor=None,
                     action="customer.suspend",
                     obj=customer,
                     organization=customer.organization,
                     before={"suspended_at": None},
-                    after={"suspended_at": now, "negative_since": customer.negative_since},
+                    after={"suspended_at": now, "negative_since": negative_since},
                 )
-    for customer in (
-        CustomerAccount.objects.filter(suspended_at__isnull=False, wallet__balance__gte=0)
-        .select_related("organization")
-        .iterator()
-    ):
+    back_at_zero = CustomerAccount.objects.filter(suspended_at__isnull=False, wallet__balance__gte=0)
+    for customer_id in _planned_without_jit(back_at_zero.values_list("pk", flat=True)):
         with transaction.atomic():
+            customer = CustomerAccount.objects.select_related("organization").get(pk=customer_id)
             if CustomerAccount.objects.filter(
-                pk=customer.pk, suspended_at__isnull=False, wallet__balance__gte=0
+                pk=customer_id, suspended_at__isnull=False, wallet__balance__gte=0
             ).update(suspended_at=None):
                 lifted += 1
                 audit_record(

@@ -77,7 +77,7 @@ def _settlement_preview(customer: CustomerAccount, cancellation_date=None) -> di
     }
 
 
-@capability_required(Cap.CUSTOMERS_CANCEL)
+@capability_required(Cap.CUSTOMERS_CANCEL, scope=(get_customer_for_user, "customer_id"))
 @require_http_methods(["GET", "POST"])
 def customer_cancel_view(request, customer_id: int):
     customer = get_customer_for_user(request.user, customer_id, cap=Cap.CUSTOMERS_CANCEL)
@@ -107,7 +107,7 @@ def customer_cancel_view(request, customer_id: int):
     return render(request, "billing_jobs/cancel_modal.html", context)
 
 
-@capability_required(Cap.CUSTOMERS_CANCEL)
+@capability_required(Cap.CUSTOMERS_CANCEL, scope=(get_customer_for_user, "customer_id"))
 @require_http_methods(["GET", "POST"])
 def customer_cancellation_date_view(request, customer_id: int):
     customer = get_customer_for_user(request.user, customer_id, cap=Cap.CUSTOMERS_CANCEL)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
@@ -36,6 +37,22 @@ def _header_key(text: str) -> str:
 
 
 _HEADER_TO_COLUMN = {_header_key(alias): column for column, aliases in _ALIASES.items() for alias in aliases}
+# Control characters (C0, DEL, C1; tab, CR and LF too: inside a value they are junk, the CSV
+# framing around values is read by the csv module). PostgreSQL cannot store a NUL at all.
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _refuse_control_characters(cells: list[str], line: int) -> None:
+    for cell in cells:
+        found = _CONTROL_CHARACTER.search(cell)
+        if found:
+            raise DomainError(
+                _(
+                    "Line %(line)s contains a control character (%(code)s), which user data cannot hold. "
+                    "Remove it and upload the file again."
+                )
+                % {"line": line, "code": f"U+{ord(found.group()):04X}"}
+            )
 
 
 def decode(raw: bytes) -> str:
@@ -68,6 +85,7 @@ def parse(raw: bytes) -> tuple[list[dict], list[str]]:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):
             raise DomainError(_("The file is empty."))
+        _refuse_control_characters(header, reader.line_num)
         positions: dict[str, int] = {}
         ignored: list[str] = []
         for index, name in enumerate(header):
@@ -87,6 +105,7 @@ def parse(raw: bytes) -> tuple[list[dict], list[str]]:
             )
         rows: list[dict] = []
         for cells in reader:
+            _refuse_control_characters(cells, reader.line_num)
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) >= MAX_ROWS:

@@ -25,6 +25,7 @@ from accounts.models import CustomerAccount, CustomerStatus, User
 from accounts.search import customer_search_text
 from audit.services import audit_record, changed_fields
 from msp_portal.errors import DomainError
+from msp_portal.mail import render_subject
 
 from . import csv_import
 from .forms import EDITABLE_CUSTOMER_FIELDS
@@ -118,7 +119,7 @@ def _send_set_password_mail(admin_id: int) -> None:
             "login_url": settings.PORTAL_BASE_URL.rstrip("/") + reverse("login"),
             "valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600,
         }
-        subject = render_to_string("customer_portal/email/set_password_subject.txt", context).strip()
+        subject = render_subject("customer_portal/email/set_password_subject.txt", context)
         body = render_to_string("customer_portal/email/set_password_body.txt", context)
     EmailMessage(subject=subject, body=body, to=[user.email]).send()
 
@@ -453,7 +454,7 @@ def customer_delivery_notice_send(*, actor: User, customers, language: str = "ja
         recipients = to + cc
         with translation.override(language):
             context = {"customer": customer, "admins": admins, "login_url": login_url}
-            subject = render_to_string("customer_portal/email/delivery_notice_subject.txt", context).strip()
+            subject = render_subject("customer_portal/email/delivery_notice_subject.txt", context)
             body = render_to_string("customer_portal/email/delivery_notice_body.txt", context)
         message = EmailMessage(subject=subject, body=body, to=to, cc=cc, connection=connection)
         try:

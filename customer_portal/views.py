@@ -51,6 +51,12 @@ def _paginate(request, table) -> None:
     RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": page_size(request)}).configure(table)
 
 
+def _search_term(request) -> str:
+    """A list's search, without NUL characters: no stored text holds one, and PostgreSQL refuses
+    one even as a query parameter."""
+    return request.GET.get("q", "").replace("\x00", "")[:100]
+
+
 def _popup_error(request, template: str, context: dict):
     # htmx swaps only 2xx answers, so a popup with errors comes back as 200.
     return render(request, template, context, status=200)
@@ -63,7 +69,7 @@ def _popup_error(request, template: str, context: dict):
 @require_GET
 def switcher(request):
     """The active customers whose admin portal this staff member may open, with search."""
-    search = request.GET.get("q", "")[:100]
+    search = _search_term(request)
     table = SwitcherTable(switchable_customers(request.user, search=search))
     _paginate(request, table)
     return render(
@@ -221,7 +227,7 @@ def admin_status(request, access, pk, action):
 @require_GET
 @portal_view("users")
 def users(request, access):
-    search = request.GET.get("q", "")[:100]
+    search = _search_term(request)
     status = request.GET.get("status", "")
     table = ServiceUserTable(service_users(access.customer, search=search, status=status))
     _paginate(request, table)

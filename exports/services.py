@@ -41,15 +41,20 @@ PROGRESS_EVERY = 5000
 
 
 def export_filters(params: QueryDict) -> dict[str, str | list[str]]:
-    """The parameters that chose the rows, for the audit event and the job page."""
+    """The parameters that chose the rows, for the audit event and the job page. A NUL is
+    recorded as U+FFFD: PostgreSQL cannot store one, not even inside JSON."""
     filters: dict[str, str | list[str]] = {}
     for key in sorted(params.keys()):
         if key in NON_FILTER_PARAMS:
             continue
-        values = [value for value in params.getlist(key) if value != ""]
+        values = [_storable(value) for value in params.getlist(key) if value != ""]
         if values:
-            filters[key] = values[0] if len(values) == 1 else values
+            filters[_storable(key)] = values[0] if len(values) == 1 else values
     return filters
+
+
+def _storable(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
 
 
 def export_file_name(dataset: Dataset, extension: str, now: dt.datetime | None = None) -> str:

@@ -125,14 +125,14 @@ def _job_context(job):
     }
 
 
-@capability_required(Cap.CUSTOMERS_EXPORT)
+@capability_required(Cap.CUSTOMERS_EXPORT, scope=(get_export_job_for_user, "job_id"))
 @require_GET
 def job_detail(request, job_id):
     job = get_export_job_for_user(request.user, job_id)
     return render(request, "exports/job_detail.html", _job_context(job))
 
 
-@capability_required(Cap.CUSTOMERS_EXPORT)
+@capability_required(Cap.CUSTOMERS_EXPORT, scope=(get_export_job_for_user, "job_id"))
 @require_GET
 def job_status(request, job_id):
     """The progress fragment the job page polls while the export runs."""
@@ -140,7 +140,7 @@ def job_status(request, job_id):
     return render(request, "exports/partials/job_status.html", _job_context(job))
 
 
-@capability_required(Cap.CUSTOMERS_EXPORT)
+@capability_required(Cap.CUSTOMERS_EXPORT, scope=(get_export_job_for_user, "job_id"))
 @require_GET
 def job_download(request, job_id):
     job = get_export_job_for_user(request.user, job_id)

@@ -153,11 +153,17 @@ def check_cap(user, cap: Cap | str) -> None:
         raise PermissionDenied
 
 
-def capability_required(cap: Cap) -> Callable:
+def capability_required(cap: Cap, *, scope: tuple[Callable, str] | None = None) -> Callable:
     """Decorate a view: anonymous users go to the login page, others need `cap` (else 403).
 
-    The capability is recorded on the view (`view.capability`) so that the URL-enumeration test
-    can check every route against ROLE_CAPABILITIES.
+    A view of one object names the object's access helper and URL argument in `scope`, e.g.
+    `scope=(get_customer_for_user, "pk")`. Scope comes before capability (DESIGN.md §2): a user
+    whose role lacks `cap` is first asked of the helper, so an object outside their scope
+    answers 404 whatever the role (a 403 would tell them it exists), and only a visible one 403.
+    With the capability, the view resolves the object through the same helper.
+
+    The capability and scope are recorded on the view (`view.capability`, `view.scope`) so that
+    the URL-enumeration test can check every route against ROLE_CAPABILITIES.
     """
 
     def decorator(view_func):
@@ -168,10 +174,15 @@ def capability_required(cap: Cap) -> Callable:
                 from django.contrib.auth.views import redirect_to_login
 
                 return redirect_to_login(request.get_full_path())
-            check_cap(request.user, cap)
+            if not has_cap(request.user, cap):
+                if scope is not None:
+                    helper, argument = scope
+                    helper(request.user, kwargs[argument])  # Http404 outside the user's scope
+                raise PermissionDenied
             return view_func(request, *args, **kwargs)
 
         wrapper.capability = cap
+        wrapper.scope = scope
         return wrapper
 
     return decorator

@@ -31,16 +31,19 @@ def page_size(request) -> int:
 def safe_next_url(request, default: str) -> str:
     """Where to go once the page or popup is done: its `next` (form field, then query string),
     else for an htmx request the page it was sent from, else `default`. Only URLs of this host
-    count, and on an https request only https ones (no open redirect, no downgrade)."""
+    count, and on an https request only https ones (no open redirect, no downgrade); a bare word
+    never does (`redirect()` would look it up as a view name and fail with a 500)."""
     candidates = [request.POST.get("next"), request.GET.get("next")]
     if getattr(request, "htmx", False):
         candidates.append(request.htmx.current_url)
-    for url in candidates:
-        if url and url_has_allowed_host_and_scheme(
-            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return url
-    return default
+    return next((url for url in candidates if is_url_of_this_site(request, url)), default)
+
+
+def is_url_of_this_site(request, url: str | None) -> bool:
+    """A path ("/…") or an absolute URL on this host, https on an https request."""
+    if not url or not (url.startswith("/") or "://" in url):
+        return False
+    return url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
 
 
 def parse_ids(values: Iterable[str], *, limit: int = MAX_SELECTED_IDS) -> list[int]:

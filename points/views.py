@@ -41,7 +41,7 @@ def _statement_table(request, queryset, *, show_customer: bool, prefix: str = ""
 # --- ポイント数更新 -----------------------------------------------------------------------------
 
 
-@capability_required(Cap.POINTS_CHANGE)
+@capability_required(Cap.POINTS_CHANGE, scope=(get_customer_for_user, "customer_id"))
 @require_http_methods(["GET", "POST"])
 def points_change(request, customer_id: int):
     """ポイント数更新: add (pool → wallet) or remove (wallet → pool) points of one account."""
@@ -281,7 +281,7 @@ def adjustment_new(request):
     return render(request, "points/adjust_modal.html", {"form": form})
 
 
-@capability_required(Cap.POINTS_ADJUST)
+@capability_required(Cap.POINTS_ADJUST, scope=(selectors.get_transfer_for_user, "transfer_id"))
 @require_http_methods(["GET", "POST"])
 def transfer_reverse(request, transfer_id: int):
     """Reverse one transfer by posting its mirror image (operator)."""

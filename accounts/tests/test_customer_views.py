@@ -526,12 +526,14 @@ def test_another_msps_customer_answers_404(client_for, other_msp_admin, customer
 
 
 @pytest.mark.parametrize("name", sorted(OPERATOR_ONLY))
-def test_operator_only_actions_answer_403_to_msps_whether_or_not_the_account_exists(
-    client_for, other_msp_admin, customer, name
+def test_operator_only_actions_answer_403_to_the_msp_and_404_to_everyone_else(
+    client_for, msp_admin, other_msp_admin, customer, name
 ):
+    assert client_for(msp_admin).post(url(name, customer), {"reason": "x"}).status_code == 403
+    # Another MSP's account, or none at all: not found, whatever the role (DESIGN.md §2).
     client = client_for(other_msp_admin)
-    assert client.post(url(name, customer), {"reason": "x"}).status_code == 403
-    assert client.post(reverse(f"customers:{name}", args=[999999]), {"reason": "x"}).status_code == 403
+    assert client.post(url(name, customer), {"reason": "x"}).status_code == 404
+    assert client.post(reverse(f"customers:{name}", args=[999999]), {"reason": "x"}).status_code == 404
     customer.refresh_from_db()
     assert customer.status == "active"
 

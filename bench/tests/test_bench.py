@@ -14,6 +14,8 @@ from django.core.management.base import CommandError
 
 from accounts.models import CustomerAccount
 from accounts.search import customer_search_text
+from billing_jobs.services import update_suspensions
+from msp_portal import dates
 from points.estimates import refresh_estimates
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -32,6 +34,9 @@ def test_bench_seed_stores_what_the_services_would_store():
     assert dict(CustomerAccount.objects.with_points().values_list("pk", "estimated_balance")) == before
     for customer in CustomerAccount.objects.all()[:200]:
         assert customer.search_text == customer_search_text(customer)
+    # The suspension flags are those the daily runs would have set: the step changes nothing.
+    assert CustomerAccount.objects.filter(suspended_at__isnull=False).exists()
+    assert update_suspensions(dates.today()) == {"suspended": 0, "unsuspended": 0}
     # Balances, sequences and sums are consistent; only the months before the generated
     # history are reported, as uncharged gaps.
     out = io.StringIO()
@@ -94,5 +99,11 @@ def test_bench_measures_every_figure_beside_its_baseline(tmp_path):
     # The product path and the one-statement baseline did the same work on identical copies.
     assert billing["detail"]["product_state"] == billing["detail"]["baseline_state"]
     assert billing["detail"]["product_state"]["charged"] > 0
-    assert figures["billing.second_run.seconds"]["detail"]["second_charged"] == 0
+    # The day's whole run again, and the next day's: suspension included, nothing posted.
+    runs = figures["billing.second_run.seconds"]["detail"]
+    assert (runs["second_status"], runs["second_charged"]) == ("succeeded", 0)
+    assert (runs["no_charge_day_status"], runs["no_charge_day_charged"]) == ("succeeded", 0)
+    assert {"cancelled", "suspended", "unsuspended"} <= set(runs["second_steps"])
+    assert {"cancelled", "suspended", "unsuspended"} <= set(runs["no_charge_day_steps"])
+    assert "billing.no_charge_day.seconds" in figures
     assert "figure" in out.getvalue()

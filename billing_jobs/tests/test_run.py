@@ -50,6 +50,7 @@ def test_the_24th_charges_nothing_the_25th_charges_once_and_the_26th_adds_nothin
         "base_points": 10,
         "included_users": 10,
         "points_per_extra_user": 1,
+        "job_run_id": job.pk,
     }
     assert (charge.debit_balance_after, balance_of(customer)) == (75, 75)
     assert job.status == JobStatus.SUCCEEDED

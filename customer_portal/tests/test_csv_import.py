@@ -193,3 +193,27 @@ def test_a_ten_thousand_row_file_is_imported(client_for, customer_admin, portal_
     response = _confirm(client, portal_customer)
     assert response.status_code == 302
     assert ServiceUser.objects.filter(customer=portal_customer, is_active=True).count() == 10_000
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (HEADER + "taro,taro@customer.example,太郎,\nha\x00nako,hanako@customer.example,花子,\n", 3),
+        (HEADER + "taro,taro@customer.example,太\x01郎,\n", 2),
+        (HEADER + "taro,taro@customer.example,太郎,営業\x7f部\n", 2),
+        (HEADER + "taro,taro@customer.example,太郎,営業\x85部\n", 2),
+        (HEADER + "taro,taro@customer.example,太郎,営業\t部\n", 2),
+        (HEADER + 'taro,taro@customer.example,"太郎\r\n山田",\n', 3),
+        ("user_name,email,display_name,メ\x00モ\ntaro,taro@customer.example,太郎,\n", 1),
+        ("user_name,email,display_name,メモ\ntaro,taro@customer.example,太郎,\x00\n", 2),
+    ],
+    ids=["nul", "c0", "del", "c1", "tab-in-value", "newline-in-value", "nul-in-header", "nul-in-ignored-column"],
+)
+def test_control_characters_are_refused_with_the_line_that_holds_them(
+    client_for, customer_admin, portal_customer, content, line
+):
+    response = _upload(client_for(customer_admin), portal_customer, content)
+    assert response.status_code == 200
+    assert f"{line}行目に制御文字" in response.content.decode()
+    assert not ServiceUserImport.objects.exists()
+    assert not ServiceUser.objects.exists()

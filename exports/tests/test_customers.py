@@ -295,3 +295,22 @@ def test_users_without_a_role_are_refused_and_anonymous_users_sign_in(client, cl
     response = client.get(url(name))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_nul_character_in_the_parameters_exports_like_the_list_and_is_audited(client_for, msp_admin, customers):
+    # PostgreSQL stores no NUL, also inside the audit event's JSON and the job's filters.
+    client = client_for(msp_admin)
+    query = "q=%E5%95%86%00&status=active%00"
+    rows = read_csv(client.get(url("export_csv") + "?" + query))
+    assert [row[0] for row in rows[1:]] == list_codes(client, query)
+    event = AuditEvent.objects.get(action="customers.export")
+    assert event.after["filters"] == {"q": "商\ufffd", "status": "active\ufffd"}
+    read_xlsx(client.get(url("export_xlsx") + "?" + query))
+    assert AuditEvent.objects.filter(action="customers.export").count() == 2
+
+
+def test_a_nul_in_a_background_exports_parameters_is_stored_visibly(client_for, msp_admin, customers, settings):
+    settings.PORTAL_EXPORT_DIRECT_MAX_ROWS = 1
+    response = client_for(msp_admin).get(url("export_xlsx") + "?q=%00")
+    assert response.status_code == 302
+    assert ExportJob.objects.get().filters == {"q": "\ufffd"}

@@ -145,7 +145,8 @@ def test_the_job_pages_reject_other_methods(client_for, done_job, msp_admin, pat
 
 
 def test_a_user_without_a_role_is_refused_and_anonymous_users_sign_in(client, client_for, done_job):
-    assert client_for(UserFactory(membership=None)).get(f"/exports/{done_job.pk}/").status_code == 403
+    # Someone else's export is not found at all (scope before capability, DESIGN.md §2).
+    assert client_for(UserFactory(membership=None)).get(f"/exports/{done_job.pk}/").status_code == 404
     assert client_for(UserFactory(membership=None)).get("/test-export.csv").status_code == 403
     response = client.get(f"/exports/{done_job.pk}/download")
     assert response.status_code == 302

@@ -249,6 +249,32 @@ def persona_for(db, client_for):
     return make
 
 
+@pytest.fixture
+def outsider(db):
+    """An administrator of another MSP (with a support account of its own), whose objects the
+    personas above must not see (the operator's roles see them all, but not another user's
+    exports)."""
+    msp = OrganizationFactory(name="別テナントMSP", kind=OrganizationKind.MSP)
+    user = UserFactory(membership__organization=msp, membership__role=Role.ADMIN, email="outsider@persona.example")
+    return Persona(role="outsider", user=user, organization=msp, msp=msp)
+
+
+# Objects of no tenant: every role with the capability may open them, the others get 403.
+TENANTLESS_ROUTES = (r"^points/rules/", r"^jobs/<int:pk>/")
+
+
+def _outside_scope(route: Route, persona: Persona) -> bool:
+    """Whether the outsider's object of this route is outside the persona's scope."""
+    if not route.kwarg_names or _marker(route.callback) in ("public", "self_service"):
+        return False
+    if any(re.search(pattern, route.route) for pattern in TENANTLESS_ROUTES):
+        return False
+    if persona.organization.kind == OrganizationKind.OPERATOR:
+        # The operator sees every MSP's objects; export jobs are each their requester's own.
+        return route.route.startswith("exports/")
+    return True
+
+
 def _marker(callback) -> str:
     if getattr(callback, "public", False):
         return "public"
@@ -349,8 +375,34 @@ def test_read_only_and_support_roles_are_refused_every_post(role, persona_for):
             # anything — every change writes an audit event.
             if status >= 500 or AuditEvent.objects.count() != events_before:
                 problems.append(f"POST {url} as {role}: {status} and changed something")
-        elif status not in (403, 405):
-            problems.append(f"POST {url} as {role}: {status}, expected 403")
+        elif status not in (403, 404, 405):
+            # 404 where the object is outside the persona's scope (support staff see no staff,
+            # support accounts or transfers): scope comes before capability.
+            problems.append(f"POST {url} as {role}: {status}, expected 403 (404 outside its scope)")
         elif AuditEvent.objects.count() != events_before:
             problems.append(f"POST {url} as {role}: refused but changed something")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_another_tenants_object_is_not_found_whatever_the_role(role, persona_for, outsider):
+    """DESIGN.md §2: another organization's object answers 404, also to a role that could not
+    act on it anyway (a 403 would tell it that the object exists)."""
+    persona, client = persona_for(role)
+    problems = []
+    checked = 0
+    for route in project_routes():
+        if not _outside_scope(route, persona):
+            continue
+        url = url_for(route, build_kwargs(route, outsider))
+        for method in ("GET", "POST"):
+            events_before = AuditEvent.objects.count()
+            response = client.get(url) if method == "GET" else client.post(url, {})
+            checked += 1
+            # 405: the route does not take the method at all, whatever the object.
+            if response.status_code not in (404, 405):
+                problems.append(f"{method} {url} as {role}: {response.status_code}, expected 404")
+            if AuditEvent.objects.count() != events_before:
+                problems.append(f"{method} {url} as {role}: changed something")
+    assert checked
     assert not problems, "\n".join(problems)

@@ -13,7 +13,8 @@ Run after `bench_seed` (`make bench` does both). Figures:
    and its peak memory growth at 100,000 and 1,000,000 rows;
 5. the monthly consumption of all accounts (the product path, inline, in its chunks) beside one
    hand-written set-based statement doing the same work on an identical copy of the data, the
-   end states compared; then a second run, which must post nothing.
+   end states compared; then the whole daily run of that 25th again and of the 26th (due
+   cancellations, planning, suspension), which must post nothing.
 Exports run in child processes so that each peak memory figure is that export's alone.
 """
 
@@ -764,14 +765,16 @@ class Command(BaseCommand):
             # The baseline's 850,000 new rows would otherwise be vacuumed and flushed during the
             # product's run, on the same two cores: clean up after it first, untimed.
             self._settle(base_db)
-            product_seconds, second_seconds, job_counts = self._product_charge(run_db, period)
+            product_seconds, day_seconds, job_counts = self._product_charge(run_db, period)
             product_state, baseline_state = self._state(run_db, period), self._state(base_db, period)
         finally:
             self._drop_databases([run_db, base_db])
         same = product_state == baseline_state
+        second_seconds, no_charge_seconds = day_seconds
         self.stdout.write(
             f"  product {product_seconds:.1f}s · one statement {baseline_seconds:.1f}s · second run"
-            f" {second_seconds:.2f}s · {product_state['charged']:,} charged · same end state: {same}"
+            f" {second_seconds:.2f}s · day without a charge {no_charge_seconds:.2f}s"
+            f" · {product_state['charged']:,} charged · same end state: {same}"
         )
         return [
             Figure(
@@ -792,8 +795,21 @@ class Command(BaseCommand):
                 "first run",
                 round(product_seconds, 2),
                 _ratio(second_seconds, product_seconds),
-                "< 5 s and posts nothing",
-                second_seconds < 5 and job_counts["second_charged"] == 0,
+                "the day's whole run again (suspension included): < 5 s, posts nothing",
+                second_seconds < 5 and job_counts["second_charged"] == 0 and job_counts["second_status"] == "succeeded",
+                job_counts,
+            ),
+            Figure(
+                "billing.no_charge_day.seconds",
+                round(no_charge_seconds, 2),
+                "s",
+                "first run",
+                round(product_seconds, 2),
+                _ratio(no_charge_seconds, product_seconds),
+                "the next day's whole run (suspension included): < 5 s, posts nothing",
+                no_charge_seconds < 5
+                and job_counts["no_charge_day_charged"] == 0
+                and job_counts["no_charge_day_status"] == "succeeded",
                 job_counts,
             ),
         ]
@@ -838,9 +854,14 @@ class Command(BaseCommand):
         connection.close()
         connection.settings_dict["NAME"] = name
 
-    def _product_charge(self, database: str, period: str) -> tuple[float, float, dict]:
-        from billing_jobs.services import charge_period
+    def _product_charge(self, database: str, period: str) -> tuple[float, tuple[float, float], dict]:
+        """The monthly consumption (what the baseline does), then the daily run of its 25th
+        again and of the 26th, each whole: due cancellations, planning the consumption (nothing
+        is left to charge), suspension and, on their days, reminders. The 26th is tomorrow when
+        today is a 25th; the copy is dropped afterwards."""
+        from billing_jobs.services import charge_period, run_billing
 
+        charge_day = dates.charge_date(period)
         original = connection.settings_dict["NAME"]
         try:
             self._use_database(database)
@@ -848,13 +869,21 @@ class Command(BaseCommand):
             first = charge_period(period, inline=True, workers=self.charge_workers, triggered_by="bench")
             first_seconds = time.perf_counter() - started
             started = time.perf_counter()
-            second = charge_period(period, inline=True, workers=self.charge_workers, triggered_by="bench")
+            second = run_billing(charge_day, inline=True, workers=self.charge_workers, triggered_by="bench")
             second_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            next_day = run_billing(
+                charge_day + dt.timedelta(days=1), inline=True, workers=self.charge_workers, triggered_by="bench"
+            )
+            next_day_seconds = time.perf_counter() - started
         finally:
             self._use_database(original)
 
         def charged(job) -> int:
             return sum(row["accounts"] for row in job.counts.get("charged", {}).values())
+
+        def steps(job) -> dict:
+            return {key: value for key, value in job.counts.items() if key != "charged"}
 
         counts = {
             "first_status": first.status,
@@ -863,8 +892,12 @@ class Command(BaseCommand):
             "workers": self.charge_workers,
             "second_status": second.status,
             "second_charged": charged(second),
+            "second_steps": steps(second),
+            "no_charge_day_status": next_day.status,
+            "no_charge_day_charged": charged(next_day),
+            "no_charge_day_steps": steps(next_day),
         }
-        return first_seconds, second_seconds, counts
+        return first_seconds, (second_seconds, next_day_seconds), counts
 
     def _baseline_charge(self, database: str, period: str) -> float:
         import psycopg

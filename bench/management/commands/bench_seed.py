@@ -3,8 +3,9 @@
 The data is realistic in shape: many MSPs with a skewed spread (three very large, most small),
 every lifecycle state, Japanese company names and kana, contract and status history, and a
 ledger that verify_ledger accepts: a purchase per MSP pool, an allocation per wallet, and the
-monthly consumption of the last `--history` months. The latest due month is left uncharged:
-the data is the portal on the morning of a 25th, before the monthly run (which `bench` times).
+monthly consumption of the last `--history` months, with the suspension flags the daily runs
+would have set since. The latest due month is left uncharged: the data is the portal on the
+morning of a 25th, before the monthly run (which `bench` times).
 
 Why it is fast: every value is computed once, in a temporary table built from generate_series,
 and each table is written by one INSERT … SELECT with its final values (balances, sequence
@@ -20,6 +21,7 @@ import datetime as dt
 import time
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -266,6 +268,7 @@ class Command(BaseCommand):
             "next_charge_included": next_rule.included_users,
             "next_charge_per_user": next_rule.points_per_extra_user,
             "before_this_25": today < this_25,
+            "grace": dt.timedelta(days=settings.PORTAL_SUSPENSION_GRACE_DAYS),
         }
         self._generate(params, charge_days)
         self._customers(params)
@@ -359,13 +362,26 @@ class Command(BaseCommand):
         )
         total_charge = " + ".join(f"CASE WHEN ch{k} THEN amt{k} ELSE 0 END" for k in range(len(charge_days))) or "0"
         charges = " + ".join(f"CASE WHEN ch{k} THEN 1 ELSE 0 END" for k in range(len(charge_days))) or "0"
+        # A wallet only loses points after its allocation, so it has been negative since the
+        # first charge that took it below zero.
+        negative_since = "CASE {} END".format(
+            " ".join(
+                f"WHEN alloc - ({' + '.join(f'CASE WHEN ch{j} THEN amt{j} ELSE 0 END' for j in range(k + 1))}) < 0"
+                f" THEN %(m{k})s::timestamptz"
+                for k in range(len(charge_days))
+            )
+            or "WHEN false THEN NULL::timestamptz"
+        )
         with connection.cursor() as cursor:
             # An account that ended (cancelled, merged) was settled to 0: it was given exactly
             # what it consumed while active (nothing, if it was never charged).
             cursor.execute(
-                f"ALTER TABLE bench_gen ADD COLUMN balance bigint, ADD COLUMN charges int;"
+                f"ALTER TABLE bench_gen ADD COLUMN balance bigint, ADD COLUMN charges int,"
+                f" ADD COLUMN negative_since timestamptz;"
                 f"UPDATE bench_gen SET alloc = NULLIF({total_charge}, 0) WHERE s IN ('cancelled', 'merged');"
-                f"UPDATE bench_gen SET balance = alloc - ({total_charge}), charges = {charges} WHERE alloc IS NOT NULL"
+                f"UPDATE bench_gen SET balance = alloc - ({total_charge}), charges = {charges},"
+                f" negative_since = {negative_since} WHERE alloc IS NOT NULL",
+                params,
             )
 
     def _customers(self, params: dict) -> None:
@@ -384,10 +400,13 @@ class Command(BaseCommand):
                 industry, company_size, contact_name, contact_email, phone, contracted_users, reseller_name,
                 reseller_contact_name, reseller_contact_email, support_account_id, hidden_menus, auto_replenish,
                 status, cancellation_date, archived_at, registered_at, submitted_at, updated_at, approved_at,
-                activated_at, cancelled_at, provisioning_attempts, provisioning_error, search_text)
+                activated_at, cancelled_at, suspended_at, provisioning_attempts, provisioning_error, search_text)
             SELECT id, organization_id, code, company, kana, domain, '日本', address, industry, size, contact_name,
                 contact_email, phone, users, reseller, reseller_contact, reseller_email, support, '[]'::jsonb, false,
                 s, cancellation_date, archived_at, reg, reg, reg, approved_at, activated_at, cancelled_at,
+                -- What the daily runs so far did (billing_jobs.services.update_suspensions): an
+                -- active account negative for longer than the grace period is suspended.
+                CASE WHEN s = 'active' AND negative_since + %(grace)s <= now() THEN negative_since + %(grace)s END,
                 CASE WHEN s IN ('provisioning_failed') THEN 3 WHEN approved_at IS NOT NULL THEN 1 ELSE 0 END,
                 CASE WHEN s = 'provisioning_failed' THEN 'tenant creation timed out' ELSE '' END,
                 {search}
