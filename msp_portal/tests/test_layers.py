@@ -45,6 +45,7 @@ KNOWN_BACK_REFERENCES = {
     ("accounts/customer_views.py", "customer_portal.menus"),
     ("accounts/customer_views.py", "points.views"),
     ("accounts/demo.py", "points"),
+    ("accounts/selectors.py", "points.models"),
     ("accounts/tables.py", "billing_jobs.cancellation"),
     ("accounts/tables.py", "points.estimates"),
 }
