@@ -16,34 +16,13 @@ import django.db.models.deletion
 from django.db import migrations, models
 from django.utils import timezone
 
+from points.migrations._posting import post_transfer
+
 MSP_KINDS = ("msp", "privileged_msp")
-
-
-def _post(Transfer, LedgerAccount, *, debit, credit, amount, key, memo, now, kind="adjustment"):
-    """A transfer with the tracked sides' sequence and balance-after, as points.ledger.post
-    writes it (pools are tracked accounts)."""
-    fields = {}
-    for side, account, delta in (("debit", debit, -amount), ("credit", credit, amount)):
-        account.balance += delta
-        account.last_seq += 1
-        fields[f"{side}_seq"] = account.last_seq
-        fields[f"{side}_balance_after"] = account.balance
-        LedgerAccount.objects.filter(pk=account.pk).update(balance=account.balance, last_seq=account.last_seq)
-    return Transfer.objects.create(
-        kind=kind,
-        debit_account=debit,
-        credit_account=credit,
-        amount=amount,
-        idempotency_key=key,
-        memo=memo,
-        created_at=now,
-        **fields,
-    )
 
 
 def merge_split_pools_and_open_missing_ones(apps, schema_editor):
     LedgerAccount = apps.get_model("points", "LedgerAccount")
-    Transfer = apps.get_model("points", "Transfer")
     Organization = apps.get_model("accounts", "Organization")
     AuditEvent = apps.get_model("audit", "AuditEvent")
     now = timezone.now()
@@ -64,9 +43,9 @@ def merge_split_pools_and_open_missing_ones(apps, schema_editor):
             memo = f"Duplicate pool #{extra.pk} merged into pool #{survivor.pk} (one pool per MSP)"
             key = f"pool-merge:{extra.pk}:{survivor.pk}"
             if extra.balance > 0:
-                _post(Transfer, LedgerAccount, debit=extra, credit=survivor, amount=extra.balance, key=key, memo=memo, now=now)
+                post_transfer(apps, kind="adjustment", debit=extra, credit=survivor, amount=extra.balance, idempotency_key=key, memo=memo, now=now)
             elif extra.balance < 0:
-                _post(Transfer, LedgerAccount, debit=survivor, credit=extra, amount=-extra.balance, key=key, memo=memo, now=now)
+                post_transfer(apps, kind="adjustment", debit=survivor, credit=extra, amount=-extra.balance, idempotency_key=key, memo=memo, now=now)
             LedgerAccount.objects.filter(pk=extra.pk).update(retired_into=survivor)
         organization = Organization.objects.get(pk=organization_id)
         AuditEvent.objects.create(

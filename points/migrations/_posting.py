@@ -23,13 +23,11 @@ def lock_customers_and_accounts(apps, customer_ids, account_ids):
     }
 
 
-def post(apps, *, kind, debit, credit, amount, idempotency_key, customer, action, memo, audit_after):
-    """Move `amount` (> 0) from `debit` to `credit` (locked, current copies, updated in place)
-    and audit it against `customer` (a historical CustomerAccount)."""
+def post_transfer(apps, *, kind, debit, credit, amount, idempotency_key, memo="", customer_id=None, now=None):
+    """Move `amount` (> 0) from `debit` to `credit` (locked, current copies, updated in place),
+    with the bookkeeping of `points.ledger.post`; no audit event."""
     LedgerAccount = apps.get_model("points", "LedgerAccount")
     Transfer = apps.get_model("points", "Transfer")
-    AuditEvent = apps.get_model("audit", "AuditEvent")
-    now = timezone.now()
     fields = {}
     for side, account, delta in (("debit", debit, -amount), ("credit", credit, amount)):
         account.balance += delta
@@ -43,16 +41,33 @@ def post(apps, *, kind, debit, credit, amount, idempotency_key, customer, action
             account.estimated_balance += delta
             update["estimated_balance"] = account.estimated_balance
         LedgerAccount.objects.filter(pk=account.pk).update(**update)
-    transfer = Transfer.objects.create(
+    return Transfer.objects.create(
         kind=kind,
         debit_account_id=debit.pk,
         credit_account_id=credit.pk,
         amount=amount,
         idempotency_key=idempotency_key,
-        customer_id=customer.pk,
+        customer_id=customer_id,
         memo=memo,
-        created_at=now,
+        created_at=now or timezone.now(),
         **fields,
+    )
+
+
+def post(apps, *, kind, debit, credit, amount, idempotency_key, customer, action, memo, audit_after):
+    """`post_transfer`, audited against `customer` (a historical CustomerAccount)."""
+    AuditEvent = apps.get_model("audit", "AuditEvent")
+    now = timezone.now()
+    transfer = post_transfer(
+        apps,
+        kind=kind,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        idempotency_key=idempotency_key,
+        memo=memo,
+        customer_id=customer.pk,
+        now=now,
     )
     AuditEvent.objects.create(
         created_at=now,

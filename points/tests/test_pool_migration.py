@@ -1,21 +1,19 @@
 """points 0004 on a database made before it (PostgreSQL, where 0003 had dropped the one-pool
 index): pools that a race split are merged into the oldest, history kept, the constraint back."""
 
-import importlib
-
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from points.migrations._posting import post_transfer
 from points.models import LedgerAccount, LedgerAccountKind, Transfer
 from points.selectors import ledger_problems
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 BEFORE = [("points", "0003_wallet_list_points")]
-post = importlib.import_module("points.migrations.0004_one_live_pool_per_msp")._post
 
 
 def _migrate(targets):
@@ -39,18 +37,12 @@ def split_books():
     pools = [Account.objects.create(kind="pool", organization=split) for _ in range(3)]
     now = timezone.now()
     for index, (pool, bought) in enumerate(zip(pools, (300, 50, 30), strict=True)):
-        post(
-            OldTransfer,
-            Account,
-            debit=issuance,
-            credit=pool,
-            amount=bought,
-            key=f"buy:{index}",
-            memo="",
-            now=now,
-            kind="purchase",
+        post_transfer(
+            old, kind="purchase", debit=issuance, credit=pool, amount=bought, idempotency_key=f"buy:{index}", now=now
         )
-    post(OldTransfer, Account, debit=pools[2], credit=issuance, amount=50, key="adjust:2", memo="", now=now)
+    post_transfer(
+        old, kind="adjustment", debit=pools[2], credit=issuance, amount=50, idempotency_key="adjust:2", now=now
+    )
     history = {t.pk: (t.kind, t.amount, t.debit_account_id, t.credit_account_id) for t in OldTransfer.objects.all()}
     yield split.pk, poolless.pk, [p.pk for p in pools], history
     _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
