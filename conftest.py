@@ -351,7 +351,7 @@ def browser_login():
 @pytest.fixture
 def portal_customer(msp_org):
     """An active customer of msp_org, with a support account assigned."""
-    from accounts.tests.factories import CustomerAccountFactory
+    from customers.tests.factories import CustomerAccountFactory
 
     return CustomerAccountFactory(
         organization=msp_org,

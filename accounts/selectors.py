@@ -1,30 +1,15 @@
-"""Reads that start from the tenant scope. Every list, export and bulk action starts here, so
-they can never disagree about who sees what (STYLE.md "Where logic lives")."""
+"""Reads of identity that start from the tenant scope: which organizations a user manages, the
+staff and support accounts they may see, their second factor (STYLE.md "Where logic lives")."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
-from django.conf import settings
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from msp_portal import dates
 from msp_portal.permissions import Cap, OrganizationKind, Role, check_cap
 
-from .models import (
-    ContractChange,
-    CustomerAccount,
-    CustomerStatus,
-    CustomerStatusChange,
-    Membership,
-    Organization,
-    User,
-)
-from .search import search_normalize
+from .models import Membership, Organization, User
 
 
 def managed_organization_ids(user: User) -> list[int] | None:
@@ -40,31 +25,6 @@ def managed_organization_ids(user: User) -> list[int] | None:
     if organization.kind == OrganizationKind.MSP:
         return [organization.pk]
     return []
-
-
-def customers_visible_to(user: User) -> QuerySet[CustomerAccount]:
-    """Customer accounts the user may see: all for the operator, its own and its children's for
-    a privileged MSP, its own for an MSP, the assigned ones for support-account staff. Each
-    with its points (`with_points`)."""
-    queryset = CustomerAccount.objects.with_points()
-    organization = user.organization if user.is_authenticated else None
-    if organization is None or not organization.is_active:
-        return queryset.none()
-    if organization.kind == OrganizationKind.SUPPORT:
-        return queryset.filter(support_account=organization)
-    ids = managed_organization_ids(user)
-    return queryset if ids is None else queryset.filter(organization_id__in=ids)
-
-
-def get_customer_for_user(user: User, pk, *, cap: Cap | None = None) -> CustomerAccount:
-    """The customer account `pk` if the user may see it (else 404), checked for `cap` (else 403)."""
-    try:
-        customer = customers_visible_to(user).select_related("organization", "support_account").get(pk=pk)
-    except (CustomerAccount.DoesNotExist, ValueError, TypeError):
-        raise Http404 from None
-    if cap is not None:
-        check_cap(user, cap)
-    return customer
 
 
 def organizations_visible_to(user: User) -> QuerySet[Organization]:
@@ -84,120 +44,6 @@ def organizations_visible_to(user: User) -> QuerySet[Organization]:
 def support_accounts_for(organization: Organization) -> QuerySet[Organization]:
     """The support accounts an MSP may assign to its customers: only its own."""
     return Organization.objects.filter(kind=OrganizationKind.SUPPORT, parent=organization, is_active=True)
-
-
-# --- Customer list, approval queue, detail (issue 3) ------------------------------------------
-
-APPROVAL_QUEUE_STATUSES = (
-    CustomerStatus.PENDING_APPROVAL,
-    CustomerStatus.REJECTED,
-    CustomerStatus.PROVISIONING,
-    CustomerStatus.PROVISIONING_FAILED,
-)
-# Statuses in which the operator still owes the 3-business-day promise.
-AWAITING_OPERATOR_STATUSES = (
-    CustomerStatus.PENDING_APPROVAL,
-    CustomerStatus.PROVISIONING,
-    CustomerStatus.PROVISIONING_FAILED,
-)
-
-
-def customers_for_list(user: User) -> QuerySet[CustomerAccount]:
-    """The list's base query: the tenant scope with what every row shows joined in, so a page
-    costs one query whatever its size. The list, exports and bulk actions start here."""
-    return customers_visible_to(user).select_related("organization", "support_account")
-
-
-def customer_search(queryset: QuerySet[CustomerAccount], query: str) -> QuerySet[CustomerAccount]:
-    """Partial match over code, company (and kana), domain, contact and reseller, regardless of
-    full-width/half-width forms and katakana/hiragana (the query is folded like `search_text`;
-    on PostgreSQL the trigram index serves it)."""
-    folded = search_normalize(query).strip()
-    if not folded:
-        return queryset
-    for term in folded.split():
-        queryset = queryset.filter(search_text__contains=term)
-    return queryset
-
-
-def approval_queue_for(user: User) -> QuerySet[CustomerAccount]:
-    """Applications not yet active, oldest first: all for the operator, the organization's own
-    (and children's) for MSP staff. Each carries the latest status change's reason."""
-    latest_reason = (
-        CustomerStatusChange.objects.filter(customer=OuterRef("pk"), to_status=OuterRef("status"))
-        .order_by("-created_at", "-id")
-        .values("reason")[:1]
-    )
-    return (
-        customers_visible_to(user)
-        .filter(status__in=APPROVAL_QUEUE_STATUSES)
-        .select_related("organization", "registered_by")
-        .annotate(last_reason=Subquery(latest_reason))
-        .order_by("submitted_at", "id")
-    )
-
-
-def approval_due_date(customer: CustomerAccount) -> dt.date:
-    """The promised date (「原則3営業日」): N Japanese business days after the (re)submission."""
-    submitted = timezone.localtime(customer.submitted_at, dates.TOKYO).date()
-    return dates.add_business_days(submitted, settings.PORTAL_APPROVAL_BUSINESS_DAYS)
-
-
-def approval_is_overdue(customer: CustomerAccount, today: dt.date | None = None) -> bool:
-    if customer.status not in AWAITING_OPERATOR_STATUSES:
-        return False
-    return (today or dates.today()) > approval_due_date(customer)
-
-
-def customer_status_history(customer: CustomerAccount) -> QuerySet[CustomerStatusChange]:
-    return customer.status_changes.select_related("actor").order_by("created_at", "id")
-
-
-def customer_contract_history(customer: CustomerAccount) -> QuerySet[ContractChange]:
-    return customer.contract_changes.select_related("actor").order_by("-effective_at", "-id")
-
-
-@dataclass(frozen=True)
-class ChargeEntry:
-    """A monthly consumption charge in a customer's audit trail, shown like an event. The run
-    writes one audit event per chunk of accounts (a million rows a month otherwise); each
-    account's charge is its transfer, whose snapshot names the run."""
-
-    created_at: dt.datetime
-    before: dict
-    after: dict
-    job_run_id: int | None
-    action: str = "points.consumption"
-    actor_label: str = "job"
-    ip: None = None
-
-
-def customer_audit_trail(customer: CustomerAccount, limit: int = 100) -> list:
-    """The customer's audit events and consumption charges (`ChargeEntry`), newest first."""
-    from audit.models import AuditEvent
-    from points.models import Transfer, TransferKind
-
-    events = list(AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
-    charges = (
-        Transfer.objects.filter(customer=customer, kind=TransferKind.CONSUMPTION)
-        .order_by("-created_at", "-id")
-        .values("created_at", "period", "amount", "debit_balance_after", "snapshot")[:limit]
-    )
-    entries = [
-        ChargeEntry(
-            created_at=charge["created_at"],
-            before={"points_balance": charge["debit_balance_after"] + charge["amount"]},
-            after={
-                "points_balance": charge["debit_balance_after"],
-                "period": charge["period"],
-                "points": charge["amount"],
-                "job_run": (charge["snapshot"] or {}).get("job_run_id"),
-            },
-            job_run_id=(charge["snapshot"] or {}).get("job_run_id"),
-        )
-        for charge in charges
-    ]
-    return sorted(events + entries, key=lambda entry: entry.created_at, reverse=True)[:limit]
 
 
 def user_requires_two_factor(user: User) -> bool:

@@ -40,6 +40,7 @@ from msp_portal.permissions import Cap, OrganizationKind, capability_required, p
 from msp_portal.requests import page_size, safe_next_url
 
 from . import services
+from .filters import StaffFilter
 from .forms import (
     LoginForm,
     OrganizationTwoFactorForm,
@@ -62,8 +63,7 @@ from .selectors import (
     user_has_two_factor_device,
     user_requires_two_factor,
 )
-from .staff_filters import StaffFilter
-from .staff_tables import StaffTable, SupportAccountTable
+from .tables import StaffTable, SupportAccountTable
 
 # The session remembers whether the signed-in user has a confirmed device, so the two-factor
 # middleware need not query for it on every request. Set at sign-in, updated on (un)enrolment.

@@ -43,14 +43,14 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("object"), max_length=300, blank=True)
     # The customer account the event concerns, so a customer's trail is one indexed query.
     customer = models.ForeignKey(
-        "accounts.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        "customers.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
     )
     before = models.JSONField(_("before"), null=True, blank=True, encoder=DjangoJSONEncoder)
     after = models.JSONField(_("after"), null=True, blank=True, encoder=DjangoJSONEncoder)
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     channel = models.CharField(_("channel"), max_length=16, default="web")
     acting_as_customer = models.ForeignKey(
-        "accounts.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "customers.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     objects = AuditEventQuerySet.as_manager()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from accounts.models import CustomerAccount
+from customers.models import CustomerAccount
 
 
 class ShortageFilter(admin.SimpleListFilter):

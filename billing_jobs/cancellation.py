@@ -17,9 +17,10 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.customer_services import customer_transition, customer_withdraw
-from accounts.models import CustomerAccount, CustomerStatus, User
+from accounts.models import User
 from audit.services import audit_record
+from customers.models import CustomerAccount, CustomerStatus
+from customers.services import customer_transition, customer_withdraw
 from msp_portal import dates
 from msp_portal.errors import DomainError, retried_atomic
 from points import ledger

@@ -26,7 +26,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from accounts.models import CustomerAccount
+from customers.models import CustomerAccount
 from msp_portal import dates
 from points import ledger
 from points.estimates import chargeable_on, consumption_expression, next_charge_days, refresh_estimates

@@ -9,7 +9,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from accounts.models import CustomerAccount, CustomerStatus, User
+from accounts.models import User
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal.mail import render_subject
 from msp_portal.permissions import Role
 from points.estimates import next_charge_days

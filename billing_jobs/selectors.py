@@ -33,7 +33,8 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Greatest
 
-from accounts.models import ContractChange, CustomerAccount, CustomerStatus, Organization
+from accounts.models import Organization
+from customers.models import ContractChange, CustomerAccount, CustomerStatus
 from msp_portal import dates
 from points.estimates import chargeable_on, charged_for
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind

@@ -26,8 +26,8 @@ from django.db.models.functions import Coalesce, Concat, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerAccount, CustomerStatus
 from audit.services import audit_record
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import context, dates, processes
 from msp_portal.errors import DomainError
 from points import ledger

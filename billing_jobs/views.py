@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
-from accounts.models import CustomerAccount, CustomerStatus
-from accounts.selectors import get_customer_for_user
+from customers.models import CustomerAccount, CustomerStatus
+from customers.selectors import get_customer_for_user
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done

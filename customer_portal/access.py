@@ -24,9 +24,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.urls import reverse
 
-from accounts.models import CustomerAccount, CustomerStatus, User
-from accounts.selectors import customers_visible_to
+from accounts.models import User
 from audit.services import audit_record
+from customers.models import CustomerAccount, CustomerStatus
+from customers.selectors import customers_visible_to
 from msp_portal import context
 from msp_portal.permissions import Cap, customer_portal_view, has_cap
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from accounts.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, User
-from accounts.search import customer_search_text
+from accounts.models import User
+from customers.models import ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange
+from customers.search import customer_search_text
 from points import ledger
 
 from .models import CustomerAdmin, ServiceUser
@@ -27,7 +28,7 @@ DEMO_USERS = [
 
 
 def _demo_customer(organization, actor: User) -> CustomerAccount:
-    """An active customer of the MSP: the first one the accounts demo made, else 株式会社デモ商事."""
+    """An active customer of the MSP: the first one the customers demo made, else 株式会社デモ商事."""
     existing = (
         CustomerAccount.objects.filter(organization=organization, status=CustomerStatus.ACTIVE).order_by("id").first()
     )

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from accounts.customer_services import INFO_FIELDS
-from accounts.models import CompanySize, CustomerAccount, Industry
+from customers.models import CompanySize, CustomerAccount, Industry
+from customers.services import INFO_FIELDS
 from msp_portal.forms import PortalForm, PortalModelForm
 from msp_portal.spreadsheets import looks_like_formula
 

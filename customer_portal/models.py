@@ -29,7 +29,7 @@ class CustomerAdmin(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.PROTECT, related_name="customer_admin"
     )
     customer = models.ForeignKey(
-        "accounts.CustomerAccount", verbose_name=_("customer account"), on_delete=models.PROTECT, related_name="admins"
+        "customers.CustomerAccount", verbose_name=_("customer account"), on_delete=models.PROTECT, related_name="admins"
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("registered at"), default=timezone.now)
@@ -52,7 +52,7 @@ class ServiceUser(models.Model):
     customer's contracted users."""
 
     customer = models.ForeignKey(
-        "accounts.CustomerAccount", verbose_name=_("customer account"), on_delete=models.PROTECT, related_name="+"
+        "customers.CustomerAccount", verbose_name=_("customer account"), on_delete=models.PROTECT, related_name="+"
     )
     user_name = models.CharField(_("user name"), max_length=USER_NAME_MAX_LENGTH, validators=[USER_NAME_VALIDATOR])
     email = models.EmailField(_("e-mail address"))
@@ -85,7 +85,7 @@ class ServiceUserImport(models.Model):
     confirm step imports exactly the rows the preview showed."""
 
     token = models.CharField(max_length=64, unique=True)
-    customer = models.ForeignKey("accounts.CustomerAccount", on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey("customers.CustomerAccount", on_delete=models.PROTECT, related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     file_name = models.CharField(max_length=255, blank=True)
     # {"rows": [{"line": n, "user_name": …, "email": …, "display_name": …, "department": …,

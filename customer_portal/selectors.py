@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from accounts.models import CustomerAccount, CustomerStatus, User
-from accounts.selectors import customer_search, customers_visible_to
+from accounts.models import User
+from customers.models import CustomerAccount, CustomerStatus
+from customers.selectors import customer_search, customers_visible_to
 
 from .models import CustomerAdmin, ServiceUser
 

@@ -21,9 +21,10 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerAccount, CustomerStatus, User
-from accounts.search import customer_search_text
+from accounts.models import User
 from audit.services import audit_record, changed_fields
+from customers.models import CustomerAccount, CustomerStatus
+from customers.search import customer_search_text
 from msp_portal.errors import DomainError
 from msp_portal.mail import render_subject
 

@@ -22,8 +22,8 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from accounts.forms import PortalSetPasswordForm
-from accounts.selectors import customers_visible_to
 from audit.services import audit_record
+from customers.selectors import customers_visible_to
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, public

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CustomerAccount, CustomerStatus
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal.permissions import Cap
 from msp_portal.requests import parse_ids
 
@@ -65,7 +65,7 @@ def customer_export_columns(table) -> list[ExportColumn]:
 def build_customer_export(user, params: QueryDict):
     """The customer list for `user` and the list's URL parameters, with its visible columns;
     repeated `ids` parameters narrow it to the selected accounts (export selected)."""
-    from accounts.customer_views import customer_list_table
+    from customers.views import customer_list_table
 
     _filterset, table = customer_list_table(user, params)
     queryset = table.data.data

@@ -156,7 +156,7 @@ def job_download(request, job_id):
     return response
 
 
-# --- the customer list (mounted in accounts/customer_urls.py) ---------------------------------
+# --- the customer list (mounted in customers/urls.py) ---------------------------------
 
 
 @capability_required(Cap.CUSTOMERS_EXPORT)

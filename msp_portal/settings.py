@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "axes",
     "msp_portal",
     "accounts",
+    "customers",
     "audit",
     "points",
     "billing_jobs",
@@ -308,7 +309,7 @@ PORTAL_PAGE_SIZES = [25, 50, 100, 200]
 PORTAL_APPROVAL_BUSINESS_DAYS = env.int("PORTAL_APPROVAL_BUSINESS_DAYS", default=3)
 # The class that creates tenants in the service; the simulated one needs nothing.
 PORTAL_PROVISIONING_BACKEND = env.str(
-    "PORTAL_PROVISIONING_BACKEND", default="accounts.provisioning.SimulatedProvisioningBackend"
+    "PORTAL_PROVISIONING_BACKEND", default="customers.provisioning.SimulatedProvisioningBackend"
 )
 # Account codes for which the simulated backend fails (to rehearse the failure path).
 PORTAL_SIMULATED_PROVISIONING_FAIL_CODES = env.list("PORTAL_SIMULATED_PROVISIONING_FAIL_CODES", default=[])

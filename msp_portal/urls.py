@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts import customer_views
+from customers import views as customer_views
 
 from . import views
 
@@ -11,7 +11,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
-    path("customers/", include("accounts.customer_urls")),
+    path("customers/", include("customers.urls")),
     path("audit/", include("audit.urls")),
     path("points/", include("points.urls")),
     path("jobs/", include("billing_jobs.urls")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.models import CustomerAccount
+from customers.models import CustomerAccount
 
 from . import services
 from .estimates import refresh_estimates

@@ -18,7 +18,7 @@ from django.utils.formats import date_format
 from django.utils.functional import lazy
 from django.utils.translation import gettext
 
-from accounts.models import CustomerAccount, CustomerStatus
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 
 from .models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind

@@ -1,6 +1,6 @@
 """The ledger's one write primitive, its account look-ups, and the one lock order.
 
-Services (points/services.py, billing_jobs, accounts.customer_services) open a transaction,
+Services (points/services.py, billing_jobs, customers.services) open a transaction,
 lock what they touch, compute amounts from the locked balances — never from what a user saw —
 and write each movement with `post`. `post` updates both balances, the per-account sequence and
 balance-after columns, and a wallet's stored estimate (the list's 「M/25の推定残ポイント数」).
@@ -30,7 +30,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils.translation import gettext as _
 
-from accounts.models import CustomerAccount, Organization
+from accounts.models import Organization
+from customers.models import CustomerAccount
 from msp_portal.errors import DomainError
 from msp_portal.permissions import OrganizationKind
 

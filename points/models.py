@@ -44,7 +44,7 @@ class LedgerAccount(models.Model):
         db_index=False,
     )
     customer = models.OneToOneField(
-        "accounts.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="wallet"
+        "customers.CustomerAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="wallet"
     )
     # Kept equal to the sum of the account's transfers, in the same transaction as each transfer.
     balance = models.BigIntegerField(_("balance"), default=0)
@@ -155,7 +155,7 @@ class Transfer(models.Model):
     # quarter of the monthly run at a million accounts; the wallet side's key already ties the
     # transfer to its customer, and `manage.py verify_ledger` checks the two agree.
     customer = models.ForeignKey(
-        "accounts.CustomerAccount",
+        "customers.CustomerAccount",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -7,25 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    Count,
-    Exists,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest
 from django.http import Http404
 
-from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus, CustomerStatusChange, Organization, User
+from accounts.models import Organization, User
 from accounts.selectors import managed_organization_ids
+from customers.lifecycle import POINTS_STATUSES
+from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
 from msp_portal.permissions import OrganizationKind
 
 from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, Transfer, TransferKind

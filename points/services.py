@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 
 from django.utils.translation import gettext as _
 
-from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatusChange, Organization, User
+from accounts.models import Organization, User
 from audit.services import audit_record
+from customers.lifecycle import POINTS_STATUSES
+from customers.models import CustomerAccount, CustomerStatusChange
 from msp_portal import dates
 from msp_portal.errors import DomainError, retried_atomic
 
@@ -220,7 +222,7 @@ def points_return_from_application(
     points: a positive balance goes back to the MSP's pool (`settlement_refund`), a negative
     one is made good from it (`settlement_topup`), so the wallet ends at 0. Runs in the
     caller's transaction, which has locked the customer row, its wallet and the pool in the
-    ledger's order (accounts.customer_services). Key `refund:<customer>:<status change>`: once
+    ledger's order (customers.services). Key `refund:<customer>:<status change>`: once
     per ending. Returns the transfer, or None when the wallet was at 0."""
     wallet, pool = ledger.wallet_for(customer), ledger.pool_for(customer.organization_id)
     locked = ledger.lock_accounts(wallet, pool)

@@ -11,8 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import LazyPaginator, RequestConfig
 
-from accounts.models import CustomerAccount
-from accounts.selectors import customers_visible_to, get_customer_for_user
+from customers.models import CustomerAccount
+from customers.selectors import customers_visible_to, get_customer_for_user
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done

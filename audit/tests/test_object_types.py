@@ -7,12 +7,13 @@ import io
 import pytest
 from django.urls import reverse
 
-from accounts.models import CustomerAccount, User
-from accounts.tests.factories import CustomerAccountFactory
+from accounts.models import User
 from audit.models import AuditEvent
 from audit.object_types import object_model, object_type_label, object_type_labels
 from audit.services import audit_record
 from customer_portal.tests.factories import CustomerAdminFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from points.models import Transfer
 
 

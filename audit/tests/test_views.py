@@ -5,9 +5,9 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from audit.services import audit_record
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import context
 
 

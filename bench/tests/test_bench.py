@@ -12,9 +12,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from accounts.models import CustomerAccount
-from accounts.search import customer_search_text
 from billing_jobs.services import update_suspensions
+from customers.models import CustomerAccount
+from customers.search import customer_search_text
 from msp_portal import dates
 from points.estimates import refresh_estimates
 
@@ -28,7 +28,7 @@ def test_bench_seed_stores_what_the_services_would_store():
 
     assert CustomerAccount.objects.count() == 600
     # The stored estimate is the one points.estimates computes, and the search text the one
-    # accounts.search folds: recomputing either changes nothing.
+    # customers.search folds: recomputing either changes nothing.
     before = dict(CustomerAccount.objects.with_points().values_list("pk", "estimated_balance"))
     refresh_estimates()
     assert dict(CustomerAccount.objects.with_points().values_list("pk", "estimated_balance")) == before

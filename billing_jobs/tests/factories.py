@@ -7,8 +7,8 @@ import datetime as dt
 from django.db import transaction
 from django.db.models import Sum
 
-from accounts.models import ContractChange, CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory
+from customers.models import ContractChange, CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 from points import ledger
 from points.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind

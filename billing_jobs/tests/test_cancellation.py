@@ -3,9 +3,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from accounts.models import CustomerAccount, CustomerStatus, CustomerStatusChange
 from audit.models import AuditEvent
 from billing_jobs.cancellation import customer_cancel, customer_schedule_cancellation
+from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
 from msp_portal.errors import DomainError
 from points import ledger
 from points.models import Transfer, TransferKind

@@ -8,8 +8,8 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from accounts.models import CustomerAccount, CustomerStatus
 from billing_jobs.services import run_billing
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 from points import ledger
 from points.models import Transfer, TransferKind

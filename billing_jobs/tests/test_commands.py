@@ -7,9 +7,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count, Sum
 
-from accounts.models import CustomerAccount, CustomerStatus
 from billing_jobs.models import JobRun
 from billing_jobs.selectors import owing_totals_by_msp
+from customers.models import CustomerAccount, CustomerStatus
 from points.models import LedgerAccount, Transfer
 
 from .factories import active_customer, assert_ledger_consistent, at, change_users, consumptions

@@ -9,10 +9,10 @@ import time_machine
 from django.db import connection, connections
 from django.test import override_settings
 
-from accounts.models import CustomerAccount
 from billing_jobs.models import JobStatus
 from billing_jobs.selectors import missing_charges
 from billing_jobs.services import run_billing
+from customers.models import CustomerAccount
 
 from .factories import active_customer, assert_ledger_consistent, at, consumptions
 

@@ -25,11 +25,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from accounts import customer_services
-from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from billing_jobs.cancellation import WITHDRAWABLE, customer_cancel, customer_schedule_cancellation
 from billing_jobs.services import run_billing
+from customers import services as customer_services
+from customers.lifecycle import POINTS_STATUSES
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from points import services

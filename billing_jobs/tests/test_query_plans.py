@@ -15,9 +15,9 @@ import time_machine
 from django.db import connection
 from django.test import override_settings
 
-from accounts.models import CustomerAccount, CustomerStatus, CustomerStatusChange
-from accounts.tests.factories import CustomerAccountFactory
 from billing_jobs.services import run_billing
+from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
+from customers.tests.factories import CustomerAccountFactory
 from points import ledger
 from points.models import TransferKind
 

@@ -13,7 +13,7 @@ import time_machine
 from django.db import connections
 from django.urls import reverse
 
-from accounts.models import CustomerAccount, CustomerStatus
+from customers.models import CustomerAccount, CustomerStatus
 from points.estimates import refresh_estimates
 from points.forms import mint_form_key
 from points.models import LedgerAccount

@@ -4,11 +4,11 @@ import pytest
 import time_machine
 from django.core import mail
 
-from accounts.models import CustomerAccount
 from accounts.tests.factories import UserFactory
 from audit.models import AuditEvent
 from billing_jobs.models import ShortageReminder
 from billing_jobs.services import auto_replenish_key, run_billing, update_suspensions
+from customers.models import CustomerAccount
 from points import ledger
 from points.estimates import refresh_estimates
 from points.models import Transfer, TransferKind

@@ -7,11 +7,11 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from accounts.models import CustomerAccount, CustomerStatus
 from billing_jobs.cancellation import customer_cancel
 from billing_jobs.models import JobRun, JobStatus
 from billing_jobs.selectors import due_periods, missing_charges
 from billing_jobs.services import charge_period, run_billing
+from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 from points import ledger
 from points.models import ConsumptionRule, Transfer, TransferKind

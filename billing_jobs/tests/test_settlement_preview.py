@@ -10,10 +10,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from accounts.models import CustomerAccount
 from billing_jobs.cancellation import customer_schedule_cancellation
 from billing_jobs.selectors import settlement_for
 from billing_jobs.services import run_billing
+from customers.models import CustomerAccount
 from points.models import Transfer, TransferKind
 
 from .factories import active_customer, at, balance_of

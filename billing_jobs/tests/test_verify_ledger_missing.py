@@ -5,7 +5,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 
 pytestmark = pytest.mark.django_db

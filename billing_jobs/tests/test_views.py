@@ -5,9 +5,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import CustomerAccount, CustomerStatus
 from billing_jobs.models import JobRun
 from billing_jobs.services import run_billing
+from customers.models import CustomerAccount, CustomerStatus
 from points.models import Transfer, TransferKind
 
 from .factories import active_customer, at

@@ -19,9 +19,9 @@ from celery import Celery
 from django.conf import settings
 from django.db import connection
 
-from accounts.models import CustomerAccount
 from billing_jobs.models import JobRun, JobRunChunk, JobStatus
 from billing_jobs.selectors import latest_due_period, missing_charges
+from customers.models import CustomerAccount
 from msp_portal import dates
 
 from .factories import assert_ledger_consistent, consumptions
@@ -128,7 +128,7 @@ def _newest_run_after(known: set[int]) -> JobRun | None:
 
 
 def _accounts(organization, count: int, activated: dt.datetime) -> None:
-    from accounts.tests.factories import CustomerAccountFactory
+    from customers.tests.factories import CustomerAccountFactory
 
     CustomerAccountFactory.create_batch(count, organization=organization, activated_at=activated, contracted_users=12)
 

@@ -1,7 +1,8 @@
 import factory
 
-from accounts.tests.factories import CustomerAccountFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from customer_portal.models import CustomerAdmin, ServiceUser
+from customers.tests.factories import CustomerAccountFactory
 
 
 class CustomerAdminFactory(factory.django.DjangoModelFactory):

@@ -3,10 +3,10 @@
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from customer_portal.models import ServiceUser
 from customer_portal.tests.factories import CustomerAdminFactory
+from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,8 @@ def _register(client, customer, data, django_capture_on_commit_callbacks):
 
 
 def test_the_admin_list_shows_the_customers_admins_only(client_for, customer_admin, portal_customer, msp_org):
-    from accounts.tests.factories import CustomerAccountFactory
     from customer_portal.tests.factories import CustomerAdminFactory
+    from customers.tests.factories import CustomerAccountFactory
 
     stranger = CustomerAdminFactory(customer=CustomerAccountFactory(organization=msp_org))
     page = client_for(customer_admin).get(_url("admins", portal_customer)).content.decode()
@@ -169,8 +169,8 @@ def test_a_new_password_e_mail_can_be_sent(
 
 
 def test_another_customers_admin_is_404(client_for, customer_admin, portal_customer, msp_org):
-    from accounts.tests.factories import CustomerAccountFactory
     from customer_portal.tests.factories import CustomerAdminFactory
+    from customers.tests.factories import CustomerAccountFactory
 
     stranger = CustomerAdminFactory(customer=CustomerAccountFactory(organization=msp_org))
     client = client_for(customer_admin)

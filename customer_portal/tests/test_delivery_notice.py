@@ -4,11 +4,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from conftest import PASSWORD
 from customer_portal.services import customer_delivery_notice_send
 from customer_portal.tests.factories import CustomerAdminFactory
+from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from accounts.selectors import customer_search, customers_visible_to
 from audit.models import AuditEvent
+from customers.selectors import customer_search, customers_visible_to
 
 pytestmark = pytest.mark.django_db
 

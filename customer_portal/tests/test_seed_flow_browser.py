@@ -9,8 +9,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
-from accounts.models import CustomerAccount
 from conftest import PASSWORD
+from customers.models import CustomerAccount
 from points.services import points_purchase
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

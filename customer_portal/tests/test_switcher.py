@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,11 @@ import io
 import pytest
 from django.urls import reverse
 
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from customer_portal.models import ServiceUser
 from customer_portal.selectors import active_user_count
 from customer_portal.tests.factories import ServiceUserFactory
+from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ import datetime as dt
 import pytest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CustomerStatus
-from accounts.selectors import customers_visible_to
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import OrganizationFactory
+from customers.models import CustomerStatus
+from customers.selectors import customers_visible_to
+from customers.tests.factories import CustomerAccountFactory
 from exports import datasets
 from exports.columns import ColumnType, ExportColumn
 from msp_portal.permissions import Cap, OrganizationKind

@@ -4,7 +4,7 @@ import io
 import pytest
 from django.http import QueryDict
 
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 from exports.columns import iter_rows, resolve_columns
 from exports.csv import ROWS_PER_CHUNK, CsvEncoding, ExportTally, csv_chunks
 from exports.tests.conftest import TEST_COLUMNS, build_test_customers

@@ -10,9 +10,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from accounts.customer_views import customer_list_table
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory, UserFactory
+from accounts.tests.factories import OrganizationFactory, UserFactory
 from audit.models import AuditEvent
+from customers.tests.factories import CustomerAccountFactory
+from customers.views import customer_list_table
 from exports.customers import NOT_EXPORTED, customer_export_columns
 from exports.models import ExportJob, ExportStatus
 from msp_portal import dates

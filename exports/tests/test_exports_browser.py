@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import openpyxl
 import pytest
 
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 from exports.models import ExportJob, ExportStatus
 from exports.services import export_job_run
 

@@ -9,8 +9,9 @@ from django.http import QueryDict
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import CustomerStatus
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import OrganizationFactory
+from customers.models import CustomerStatus
+from customers.tests.factories import CustomerAccountFactory
 from exports.columns import ColumnType, ExportColumn, iter_rows, resolve_columns
 from exports.csv import CsvEncoding, ExportTally, csv_chunks, queryset_csv_chunks
 from exports.pg_csv import CHUNK_BYTES, copy_csv_chunks

@@ -10,8 +10,8 @@ from django.db import connection
 from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
+from customers.tests.factories import CustomerAccountFactory
 from exports import datasets, services
 from exports.models import ExportJob, ExportStatus
 from exports.tasks import expire_exports

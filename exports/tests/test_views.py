@@ -8,8 +8,9 @@ import pytest
 import time_machine
 from django.conf import settings
 
-from accounts.tests.factories import CustomerAccountFactory, UserFactory
+from accounts.tests.factories import UserFactory
 from audit.models import AuditEvent
+from customers.tests.factories import CustomerAccountFactory
 from exports.models import ExportJob, ExportStatus
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("exports.tests.urls")]

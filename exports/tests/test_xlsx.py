@@ -5,7 +5,7 @@ import openpyxl
 import pytest
 from django.http import QueryDict
 
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 from exports.columns import iter_rows, resolve_columns
 from exports.tests.conftest import build_test_customers
 from exports.xlsx import sheet_title, write_xlsx

@@ -10,8 +10,8 @@ import ast
 from .source import project_apps, project_modules
 
 # Lowest first. msp_portal is the cross-cutting base; audit is written to by every app's
-# services; customers (the customer accounts, still inside accounts today) sits on the
-# identity app; bench measures everything.
+# services; customers (the customer accounts) sits on the identity
+# app; bench measures everything.
 LAYERS = {
     "msp_portal": 0,
     "audit": 1,
@@ -34,20 +34,20 @@ COMPOSITION_ROOT = {"msp_portal/settings.py", "msp_portal/urls.py", "msp_portal/
 KNOWN_BACK_REFERENCES = {
     # The audit trail page shows each viewer the events of the organizations they manage.
     ("audit/selectors.py", "accounts.selectors"),
-    # Customer accounts, still in accounts, reach the apps above them.
-    ("accounts/customer_forms.py", "customer_portal.menus"),
-    ("accounts/customer_services.py", "customer_portal.menus"),
-    ("accounts/customer_services.py", "customer_portal.selectors"),
-    ("accounts/customer_services.py", "points"),
-    ("accounts/customer_services.py", "points.estimates"),
-    ("accounts/customer_services.py", "points.services"),
-    ("accounts/customer_urls.py", "exports"),
-    ("accounts/customer_views.py", "customer_portal.menus"),
-    ("accounts/customer_views.py", "points.views"),
-    ("accounts/demo.py", "points"),
-    ("accounts/selectors.py", "points.models"),
-    ("accounts/tables.py", "billing_jobs.cancellation"),
-    ("accounts/tables.py", "points.estimates"),
+    # Customer accounts reaching the apps above them, left from before the move.
+    ("customers/demo.py", "points"),
+    ("customers/forms.py", "customer_portal.menus"),
+    ("customers/selectors.py", "points.models"),
+    ("customers/services.py", "customer_portal.menus"),
+    ("customers/services.py", "customer_portal.selectors"),
+    ("customers/services.py", "points"),
+    ("customers/services.py", "points.estimates"),
+    ("customers/services.py", "points.services"),
+    ("customers/tables.py", "billing_jobs.cancellation"),
+    ("customers/tables.py", "points.estimates"),
+    ("customers/urls.py", "exports"),
+    ("customers/views.py", "customer_portal.menus"),
+    ("customers/views.py", "points.views"),
 }
 
 

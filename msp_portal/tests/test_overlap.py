@@ -15,8 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.models import CustomerAccount, Organization
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.models import Organization
+from accounts.tests.factories import OrganizationFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.errors import Overlapped, is_overlap, retried_atomic
 from points.tests.helpers import fund
 

@@ -29,7 +29,7 @@ def test_a_bare_word_as_next_falls_through_to_the_next_candidate():
 
 
 def test_a_popup_posted_with_a_bare_word_as_next_goes_back_to_the_default(client_for, msp_admin, msp_org, db):
-    from accounts.tests.factories import CustomerAccountFactory
+    from customers.tests.factories import CustomerAccountFactory
 
     customer = CustomerAccountFactory(organization=msp_org)
     response = client_for(msp_admin).post(

@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.utils import translation
 from django_htmx.middleware import HtmxDetails
 
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.requests import page_size, parse_ids, safe_next_url, selected_ids
 from points.models import Transfer
 

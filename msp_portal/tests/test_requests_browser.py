@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 from points.models import Transfer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

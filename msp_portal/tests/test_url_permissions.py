@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from accounts.models import CustomerAccount, Organization, User
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory, UserFactory
+from accounts.models import Organization, User
+from accounts.tests.factories import OrganizationFactory, UserFactory
 from audit.models import AuditEvent
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.permissions import ROLE_CAPABILITIES, Cap, OrganizationKind, Role
 
 SKIPPED_PREFIXES = ("django-admin/", "i18n/", "static/")

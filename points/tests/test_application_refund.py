@@ -4,11 +4,11 @@ these wallets are filled the way earlier versions let them be: a plain transfer.
 
 import pytest
 
-from accounts import customer_services
-from accounts.models import CustomerAccount, CustomerStatusChange
 from audit.models import AuditEvent
 from billing_jobs.cancellation import customer_cancel
 from billing_jobs.tests.factories import move
+from customers import services as customer_services
+from customers.models import CustomerAccount, CustomerStatusChange
 from points import ledger
 from points.models import Transfer, TransferKind
 from points.selectors import ledger_problems, pool_balance

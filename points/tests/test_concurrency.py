@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from django.db import connections
 
-from accounts.models import CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from points import services
 from points.models import LedgerAccount, LedgerAccountKind, Transfer
 from points.selectors import ledger_problems, pool_balance

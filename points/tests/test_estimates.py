@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.db import transaction
 
-from accounts.models import CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 from points import ledger, services
 from points.estimates import refresh_estimates

@@ -4,8 +4,8 @@ import pytest
 import time_machine
 from django.db import IntegrityError, transaction
 
-from accounts.models import CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 from points import ledger
 from points.estimates import refresh_estimates

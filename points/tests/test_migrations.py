@@ -6,10 +6,10 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from accounts.models import CustomerAccount, CustomerStatusChange
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
 from billing_jobs.tests.factories import buy, move
+from customers.models import CustomerAccount, CustomerStatusChange
+from customers.tests.factories import CustomerAccountFactory
 from points import ledger
 from points.models import Transfer, TransferKind
 from points.selectors import ledger_problems, pool_balance

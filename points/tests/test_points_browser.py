@@ -5,8 +5,8 @@ import datetime as dt
 
 import pytest
 
-from accounts.models import CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 from points.estimates import refresh_estimates
 from points.models import Transfer

@@ -8,7 +8,7 @@ import pytest
 from django.db import connections
 
 from accounts.services import organization_create
-from accounts.tests.factories import CustomerAccountFactory
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.permissions import OrganizationKind
 from points import services
 from points.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
-from accounts.models import CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import OrganizationFactory
+from customers.models import CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from points import ledger, services

@@ -1,9 +1,10 @@
 import pytest
 from django.utils import translation
 
-from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
+from customers.lifecycle import POINTS_STATUSES
+from customers.models import CustomerAccount, CustomerStatus
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.errors import DomainError
 from points import ledger, services
 from points.models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind

@@ -5,9 +5,10 @@ import time_machine
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.models import CustomerAccount, CustomerStatusChange
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import OrganizationFactory
 from billing_jobs.tests.factories import move
+from customers.models import CustomerAccount, CustomerStatusChange
+from customers.tests.factories import CustomerAccountFactory
 from points import ledger
 from points.models import LedgerAccount, Transfer
 from points.selectors import LEDGER_CHECKS, ledger_problems

@@ -5,9 +5,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from accounts.models import POINTS_STATUSES, CustomerAccount, CustomerStatus
-from accounts.tests.factories import CustomerAccountFactory
 from audit.models import AuditEvent
+from customers.lifecycle import POINTS_STATUSES
+from customers.models import CustomerAccount, CustomerStatus
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal import dates
 from points import ledger
 from points.forms import mint_form_key

@@ -41,7 +41,7 @@ from django.http import QueryDict
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from accounts.models import CustomerAccount, Organization, User
+from accounts.models import Organization, User
 from bench.admin_baseline import CustomerAccountBaselineAdmin
 from bench.baselines import xlsxwriter_constant_memory
 from bench.management.commands.bench_seed import (
@@ -51,13 +51,14 @@ from bench.management.commands.bench_seed import (
     BENCH_SUPERUSER,
     _maintenance_dsn,
 )
+from customers.models import CustomerAccount
 from msp_portal import dates
 
 LIST_URL = "/customers/"
 CSV_URL = "/customers/export.csv"
 # Rows each Excel child writes, untimed, before its measured export.
 WARM_UP_ROWS = 2_000
-ADMIN_URL = "/bench-admin/accounts/customeraccount/"
+ADMIN_URL = "/bench-admin/customers/customeraccount/"
 # Tables a list query must never scan sequentially at this size.
 LARGE_TABLES = frozenset(
     {
@@ -279,7 +280,7 @@ class Command(BaseCommand):
     def _scenarios(self) -> list[Scenario]:
         msp = self.msp_admin.organization
         msp_count = CustomerAccount.objects.filter(organization=msp).count()
-        from accounts.customer_views import MAX_PAGED_ROWS
+        from customers.views import MAX_PAGED_ROWS
 
         deep = 2000 if not self.options["quick"] else 20
         reach = f"(paging reaches {MAX_PAGED_ROWS // 25:,})"
@@ -960,7 +961,7 @@ class Command(BaseCommand):
 
 
 def _folded(text: str) -> str:
-    from accounts.search import search_normalize
+    from customers.search import search_normalize
 
     return search_normalize(text)
 

@@ -32,8 +32,9 @@ from django.db import connection, transaction
 from django.http import QueryDict
 from django.utils import timezone
 
-from accounts.models import CustomerAccount, Membership, Organization, User
+from accounts.models import Membership, Organization, User
 from accounts.services import organization_create
+from customers.models import CustomerAccount
 from msp_portal.permissions import OrganizationKind, Role
 from points import ledger
 from points.models import LedgerAccount
@@ -301,8 +302,8 @@ def bench_dataset(user):
         pass
     from django.utils.translation import gettext_lazy as _
 
-    from accounts.models import CustomerStatus
-    from accounts.selectors import customers_visible_to
+    from customers.models import CustomerStatus
+    from customers.selectors import customers_visible_to
     from exports.columns import ColumnType, ExportColumn
 
     columns = [

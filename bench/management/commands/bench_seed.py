@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from accounts.models import Membership, Organization, User
-from accounts.search import search_normalize
+from customers.search import search_normalize
 from msp_portal import dates
 from msp_portal.permissions import OrganizationKind, Role
 from points.estimates import next_charge_days
@@ -386,7 +386,7 @@ class Command(BaseCommand):
 
     def _customers(self, params: dict) -> None:
         # The folded forms of the name parts are computed in Python by the product's own
-        # function (accounts.search), so the stored search text is exactly what the services
+        # function (customers.search), so the stored search text is exactly what the services
         # would store; the other searched fields are generated lowercase ASCII or kanji already.
         search = (
             "code || E'\\n' || company_folded || E'\\n' || kana_folded || E'\\n' || domain || E'\\n' "

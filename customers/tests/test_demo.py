@@ -8,7 +8,8 @@ from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.management.commands.seed_demo import DEMO_PASSWORD
-from accounts.models import ContractChange, CustomerAccount, CustomerStatus, User
+from accounts.models import User
+from customers.models import ContractChange, CustomerAccount, CustomerStatus
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.conf import settings
 
 from msp_portal.context import acting
 
-from .customer_services import customer_provision, customer_provisioning_failed
 from .provisioning import ProvisioningError
+from .services import customer_provision, customer_provisioning_failed
 
 # Seconds before retry n (0-based): 30 s, 1 min, 2 min ... capped at 30 min.
 BACKOFF_BASE = 30

@@ -4,7 +4,7 @@ from django.urls import path
 
 from exports import views as export_views
 
-from . import customer_views as views
+from . import views
 
 app_name = "customers"
 

@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from accounts.bulk_actions import bulk_actions_for
-from accounts.tests.factories import CustomerAccountFactory
+from customers.bulk_actions import bulk_actions_for
+from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = pytest.mark.django_db
 

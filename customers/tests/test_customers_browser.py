@@ -5,9 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts.models import CustomerAccount
-from accounts.selectors import approval_due_date
-from accounts.tests.factories import CustomerAccountFactory
+from customers.models import CustomerAccount
+from customers.selectors import approval_due_date
+from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

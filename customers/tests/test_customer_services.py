@@ -5,12 +5,13 @@ import pytest
 import time_machine
 from django.core import mail
 
-from accounts import customer_services as services
-from accounts.models import ContractChange, CustomerAccount, CustomerStatusChange
-from accounts.provisioning import ProvisioningBackend, ProvisioningError, TenantResult
-from accounts.selectors import approval_due_date, approval_is_overdue, customer_search, customers_visible_to
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import OrganizationFactory
 from audit.models import AuditEvent
+from customers import services
+from customers.models import ContractChange, CustomerAccount, CustomerStatusChange
+from customers.provisioning import ProvisioningBackend, ProvisioningError, TenantResult
+from customers.selectors import approval_due_date, approval_is_overdue, customer_search, customers_visible_to
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.errors import DomainError
 from points.models import LedgerAccount
 
@@ -149,7 +150,7 @@ def test_a_transient_failure_is_retried_and_the_account_becomes_active(
     msp_admin, operator_user, settings, django_capture_on_commit_callbacks
 ):
     FlakyBackend.calls = []
-    settings.PORTAL_PROVISIONING_BACKEND = "accounts.tests.test_customer_services.FlakyBackend"
+    settings.PORTAL_PROVISIONING_BACKEND = "customers.tests.test_customer_services.FlakyBackend"
     customer = register(msp_admin)
     with django_capture_on_commit_callbacks(execute=True):
         services.customer_approve(actor=operator_user, customer=customer)
@@ -160,7 +161,7 @@ def test_a_transient_failure_is_retried_and_the_account_becomes_active(
 
 
 def test_provisioning_twice_is_harmless(msp_admin, operator_user, django_capture_on_commit_callbacks):
-    from accounts.tasks import provision_customer
+    from customers.tasks import provision_customer
 
     customer = register(msp_admin)
     with django_capture_on_commit_callbacks(execute=True):
@@ -171,7 +172,7 @@ def test_provisioning_twice_is_harmless(msp_admin, operator_user, django_capture
 
 
 def test_backoff_grows_and_is_capped():
-    from accounts.tasks import BACKOFF_MAX, backoff
+    from customers.tasks import BACKOFF_MAX, backoff
 
     assert backoff(0) < backoff(1) < backoff(2)
     assert backoff(20) == BACKOFF_MAX

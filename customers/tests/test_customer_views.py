@@ -6,10 +6,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import bulk_actions
-from accounts.models import ContractChange, CustomerAccount
-from accounts.tests.factories import CustomerAccountFactory, OrganizationFactory
+from accounts.tests.factories import OrganizationFactory
 from audit.models import AuditEvent
+from customers import bulk_actions
+from customers.models import ContractChange, CustomerAccount
+from customers.tests.factories import CustomerAccountFactory
 from msp_portal.permissions import Cap
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +141,7 @@ def test_pages_are_read_without_counting(client_for, msp_admin, msp_org):
 
 
 def test_paging_stops_at_the_reachable_depth_with_a_message(client_for, msp_admin, msp_org, monkeypatch):
-    from accounts import customer_views
+    from customers import views as customer_views
 
     monkeypatch.setattr(customer_views, "MAX_PAGED_ROWS", 50)
     CustomerAccountFactory.create_batch(60, organization=msp_org)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.models import Organization, User
 from audit.services import audit_record
 from customer_portal.menus import MENU_KEYS
 from msp_portal.errors import DomainError, retried_atomic
@@ -29,16 +30,8 @@ from points import ledger
 from points.estimates import refresh_estimates
 from points.services import points_return_from_application
 
-from .models import (
-    CONTRACTED_USERS_MAX,
-    TERMINAL_STATUSES,
-    ContractChange,
-    CustomerAccount,
-    CustomerStatus,
-    CustomerStatusChange,
-    Organization,
-    User,
-)
+from .lifecycle import TERMINAL_STATUSES
+from .models import CONTRACTED_USERS_MAX, ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange
 from .search import SEARCH_FIELDS, customer_search_text
 
 S = CustomerStatus
@@ -198,7 +191,7 @@ def customer_register(*, actor: User, organization: Organization, data: dict[str
     """Register a customer account for `organization` (an MSP the actor manages) with the
     fields of the 基本情報登録 popup. The account waits in the approval queue
     (pending_approval); the first ContractChange row records its contracted users."""
-    from .selectors import managed_organization_ids
+    from accounts.selectors import managed_organization_ids
 
     if organization.kind not in (OrganizationKind.MSP, OrganizationKind.PRIVILEGED_MSP) or not organization.is_active:
         raise DomainError(_("Customer accounts can only be registered for an active MSP."))

@@ -3,7 +3,7 @@ from django.template.defaultfilters import urlencode
 from django.test import RequestFactory
 from django.urls import reverse
 
-from accounts.tables import ListPage
+from customers.tables import ListPage
 
 pytestmark = pytest.mark.django_db
 

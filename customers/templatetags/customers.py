@@ -5,7 +5,7 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from accounts import tables
+from customers import tables
 from msp_portal.permissions import capabilities_of
 
 register = template.Library()

@@ -8,13 +8,14 @@ import unicodedata
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Organization
+from accounts.selectors import managed_organization_ids, support_accounts_for
 from customer_portal.menus import CUSTOMER_PORTAL_MENUS, MENU_KEYS
 from msp_portal.forms import PortalForm
 from msp_portal.permissions import OrganizationKind
 
-from .customer_services import CODE_EDITABLE_STATUSES, INFO_FIELDS, RESELLER_FIELDS
-from .models import CONTRACTED_USERS_MAX, CompanySize, CustomerAccount, Industry, Organization
-from .selectors import managed_organization_ids, support_accounts_for
+from .models import CONTRACTED_USERS_MAX, CompanySize, CustomerAccount, Industry
+from .services import CODE_EDITABLE_STATUSES, INFO_FIELDS, RESELLER_FIELDS
 
 ACCOUNT_CODE_RE = re.compile(r"^[a-z0-9-]{3,40}\Z")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\Z")

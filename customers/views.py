@@ -21,15 +21,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
 
+from accounts.selectors import managed_organization_ids
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, OrganizationKind, capability_required, has_cap
 from msp_portal.requests import page_size, safe_next_url
 from points.views import customer_points_context
 
-from . import customer_services as services
+from . import services
 from .bulk_actions import bulk_actions_for
-from .customer_forms import (
+from .filters import CustomerFilter
+from .forms import (
     ContractForm,
     CustomerInfoForm,
     CustomerRegisterForm,
@@ -40,10 +42,9 @@ from .customer_forms import (
     SupportForm,
     WithdrawForm,
 )
-from .filters import CustomerFilter
+from .lifecycle import APPROVAL_QUEUE_STATUSES
 from .models import CustomerStatus
 from .selectors import (
-    APPROVAL_QUEUE_STATUSES,
     approval_due_date,
     approval_is_overdue,
     approval_queue_for,
@@ -53,7 +54,6 @@ from .selectors import (
     customers_for_list,
     customers_visible_to,
     get_customer_for_user,
-    managed_organization_ids,
 )
 from .tables import ApprovalQueueTable, CustomerTable
 

@@ -15,20 +15,13 @@ import random
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import Membership
 from msp_portal.permissions import OrganizationKind, Role
 from points import ledger
 
-from .customer_services import customer_register
-from .models import (
-    CompanySize,
-    ContractChange,
-    CustomerAccount,
-    CustomerStatus,
-    CustomerStatusChange,
-    Industry,
-    Membership,
-)
+from .models import CompanySize, ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, Industry
 from .search import customer_search_text
+from .services import customer_register
 
 S = CustomerStatus
 DEFAULT_CUSTOMERS = 300

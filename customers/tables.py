@@ -1,0 +1,393 @@
+"""Tables of the customer pages (django-tables2).
+
+The customer list draws its cells in Python: each column names a function that returns one cell's
+HTML from the record (format_html), next to the column's definition. The list's rows, the
+single-row refresh after a popup and, through the `customers` template tags, the detail page and
+the approval queue use these same functions, so each piece of markup exists once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from urllib.parse import quote
+
+import django_tables2 as tables
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timezone import localtime
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from billing_jobs.cancellation import WITHDRAWABLE
+from msp_portal.permissions import Cap, capabilities_of
+from msp_portal.tables import PortalTable
+from points.estimates import estimate_label
+
+from .lifecycle import AWAITING_OPERATOR_STATUSES
+from .models import CustomerAccount, CustomerStatus
+from .selectors import approval_due_date, approval_is_overdue
+from .services import READ_ONLY_STATUSES
+
+# --- pieces of markup shared with other pages (template tags in templatetags/customers.py) ------
+
+STATUS_BADGE_CLASSES = {
+    CustomerStatus.ACTIVE: "text-bg-success",
+    CustomerStatus.PENDING_APPROVAL: "text-bg-warning",
+    CustomerStatus.PROVISIONING: "text-bg-info",
+    CustomerStatus.PROVISIONING_FAILED: "text-bg-danger",
+    CustomerStatus.REJECTED: "text-bg-danger bg-opacity-75",
+}
+# 解約 of an active account, or the withdrawal of an application (billing_jobs.cancellation).
+CANCEL_BUTTON_STATUSES = (CustomerStatus.ACTIVE, *WITHDRAWABLE)
+
+
+def status_badge(customer: CustomerAccount) -> SafeString:
+    """The status, and 「利用停止」 beside it while the account is suspended (its balance stayed
+    negative past the grace period; DESIGN.md §5), with the date it started."""
+    badge = format_html(
+        '<span class="badge {}" data-testid="status-badge" data-status="{}">{}</span>',
+        STATUS_BADGE_CLASSES.get(customer.status, "text-bg-secondary"),
+        customer.status,
+        customer.get_status_display(),
+    )
+    if customer.suspended_at is None:
+        return badge
+    since = date_format(localtime(customer.suspended_at), "Y/m/d")
+    return format_html(
+        '{} <span class="badge text-bg-danger" data-testid="suspended-badge" title="{}">{}</span>',
+        badge,
+        gettext("Suspended since %(date)s") % {"date": since},
+        gettext("Suspended"),
+    )
+
+
+def account_link(customer: CustomerAccount, url: str | None = None) -> SafeString:
+    """Code and company name, linking to the detail page; 「アーカイブ済み」 when archived."""
+    html = format_html(
+        '<a href="{}" class="text-decoration-none" data-testid="customer-link">'
+        '<span class="font-monospace small d-block text-muted">{}</span>{}</a>',
+        url or reverse("customers:detail", args=[customer.pk]),
+        customer.account_code,
+        customer.company_name,
+    )
+    if customer.archived_at:
+        html += format_html(' <span class="badge text-bg-light border">{}</span>', gettext("Archived"))
+    return html
+
+
+def popup_button(
+    url: str, label: str, testid: str, style: str = "btn-outline-secondary", *, first: bool = False
+) -> SafeString:
+    """A small button opening a popup (htmx), or the popup's own page without JavaScript; `first`
+    drops the gap before it."""
+    return format_html(
+        '<a class="btn {0} btn-sm{1}" href="{2}" hx-get="{2}" hx-target="#portal-modal-content" '
+        'data-testid="{3}">{4}</a>',
+        style,
+        "" if first else " ms-1",
+        url,
+        testid,
+        label,
+    )
+
+
+def cancel_button(customer: CustomerAccount, caps: frozenset[Cap], url: str | None = None) -> SafeString:
+    if Cap.CUSTOMERS_CANCEL not in caps or customer.status not in CANCEL_BUTTON_STATUSES:
+        return SafeString()
+    url = url or reverse("billing_jobs:customer_cancel", args=[customer.pk])
+    return popup_button(url, gettext("Cancel account"), "cancel", "btn-outline-danger")
+
+
+# --- the cells of 顧客アカウント一覧 ------------------------------------------------------------
+
+# An integer no row has, standing for the pk in URLs reversed once per page (ListPage.url).
+_PK_PLACEHOLDER = "9081726354"
+
+
+class ListPage:
+    """What the rows of one page share, worked out once: the user's capabilities (a row shows the
+    buttons the user may use; the views check again), the page's own address (where the points
+    popup returns) and the rows' URLs."""
+
+    def __init__(self, request):
+        self.request = request
+        self.caps = capabilities_of(request.user)
+        self.next = quote(request.get_full_path(), safe="/")
+        self._urls: dict[str, tuple[str, str]] = {}
+
+    def url(self, name: str, pk: int) -> str:
+        """reverse(name, args=[pk]) for the customer URLs, whose one argument is an integer pk:
+        reversed once per page, then each row's pk put in its place (reverse() costs ~20 µs,
+        and a page has ~150 of these links)."""
+        parts = self._urls.get(name)
+        if parts is None:
+            head, tail = reverse(name, args=[_PK_PLACEHOLDER]).split(_PK_PLACEHOLDER)
+            parts = self._urls[name] = (head, tail)
+        return f"{parts[0]}{pk}{parts[1]}"
+
+
+Cell = Callable[[CustomerAccount, ListPage], SafeString]
+
+
+def _selection_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return format_html(
+        '<input class="form-check-input" type="checkbox" name="ids" value="{}" form="bulk-form" aria-label="{}">',
+        record.pk,
+        record.company_name,
+    )
+
+
+def _account_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return account_link(record, url=page.url("customers:detail", record.pk))
+
+
+def _status_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return status_badge(record)
+
+
+def _contracted_users_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    users = intcomma(record.contracted_users)
+    if Cap.CUSTOMERS_CONTRACT in page.caps and record.status not in READ_ONLY_STATUSES:
+        url = page.url("customers:contract", record.pk) + "?from=list"
+        button = popup_button(url, gettext("Change"), "contract-change")
+        return format_html('<span data-testid="contracted-users">{}</span>\n{}', users, button)
+    return format_html('<span data-testid="contracted-users">{}</span>', users)
+
+
+def _points_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    balance = format_html(
+        '<span class="{}" data-testid="points-balance">{}</span>',
+        "points-negative" if record.points_balance < 0 else "",
+        intcomma(record.points_balance),
+    )
+    if Cap.POINTS_CHANGE in page.caps and record.points_changeable:
+        url = f"{page.url('points:change', record.pk)}?next={page.next}"
+        return format_html("{}\n{}", balance, popup_button(url, gettext("Change"), "points-change"))
+    return balance
+
+
+def _estimate_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return format_html(
+        '<span class="{}" data-testid="points-estimate">{}</span>',
+        "points-negative" if record.estimated_balance < 0 else "",
+        intcomma(record.estimated_balance),
+    )
+
+
+def _cancellation_date_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    date = date_format(record.cancellation_date, "Y/m/d") if record.cancellation_date else ""
+    if record.status == CustomerStatus.ACTIVE and Cap.CUSTOMERS_CANCEL in page.caps:
+        url = page.url("billing_jobs:customer_cancellation_date", record.pk)
+        button = popup_button(url, gettext("Set"), "cancellation-date-set")
+        return format_html('<span data-testid="cancellation-date">{}</span>\n{}', date, button)
+    return format_html('<span data-testid="cancellation-date">{}</span>', date)
+
+
+def _support_account_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return format_html("{}", record.support_account.name if record.support_account else "—")
+
+
+def _reseller_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return format_html("{}", record.reseller_name or "—")
+
+
+def _organization_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return format_html("{}", record.organization.name)
+
+
+def _registered_at_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    return format_html("{}", date_format(localtime(record.registered_at), "Y/m/d H:i"))
+
+
+def _actions_cell(record: CustomerAccount, page: ListPage) -> SafeString:
+    html = SafeString()
+    if Cap.CUSTOMERS_EDIT in page.caps and record.status not in READ_ONLY_STATUSES:
+        url = page.url("customers:edit", record.pk)
+        html += popup_button(url, gettext("Edit"), "edit", "btn-outline-primary", first=True)
+    if Cap.CUSTOMERS_ARCHIVE in page.caps and record.is_terminal:
+        if record.archived_at:
+            html += popup_button(page.url("customers:unarchive", record.pk), gettext("Unarchive"), "unarchive")
+        else:
+            html += popup_button(page.url("customers:archive", record.pk), gettext("Archive"), "archive")
+    return html + cancel_button(record, page.caps, url=page.url("billing_jobs:customer_cancel", record.pk))
+
+
+class CellColumn(tables.Column):
+    """A column of the customer list: django-tables2 draws its header and sorts by it, `cell`
+    draws its cells (CustomerTable.render_row)."""
+
+    def __init__(self, cell: Cell, **kwargs):
+        super().__init__(**kwargs)
+        self.cell = cell
+
+
+class PointsColumn(CellColumn):
+    """A points column (the wallet's balance or estimate): sorted through the wallet's indexes."""
+
+    def order(self, queryset, is_descending):
+        fields = [f"-{name}" if is_descending else name for name in self.order_by]
+        return queryset.through_wallet().order_by(*fields), True
+
+
+class CustomerTable(PortalTable):
+    """顧客アカウント一覧. Every sortable column sorts by indexed fields ending in `id` (see the
+    indexes on CustomerAccount, and on the wallet for the points columns), so a sorted page is an
+    index range scan at any size.
+
+    django-tables2 draws the header (sort links), picks the visible columns and pages; each body
+    row is drawn by render_row straight from the record, one cell function per visible column.
+    django-tables2's own rows resolve accessors, inspect render() signatures and build attributes
+    for every cell, and cell templates cost the template engine's per-node work ~300 times a
+    page: either cost several times the page's SQL (DESIGN.md §12, `manage.py bench`)."""
+
+    selection = CellColumn(
+        _selection_cell,
+        verbose_name="",
+        orderable=False,
+        attrs={"th": {"class": "col-select"}, "td": {"class": "col-select"}},
+    )
+    account = CellColumn(
+        _account_cell,
+        verbose_name=_("Account code / company name"),
+        order_by=("account_code", "id"),
+    )
+    status = CellColumn(_status_cell, verbose_name=_("Status"), order_by=("status", "id"))
+    contracted_users = CellColumn(
+        _contracted_users_cell,
+        verbose_name=_("Contracted users"),
+        order_by=("contracted_users", "id"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
+    )
+    # 現在のポイント and 「M/25の推定残ポイント数」: the wallet's stored balance and estimate, kept
+    # in step with the ledger (points.ledger.post, points.estimates.refresh_estimates), so sorting
+    # is an index scan of the wallet.
+    points_balance = PointsColumn(
+        _points_cell,
+        verbose_name=_("Current points"),
+        order_by=("points_balance", "id"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
+    )
+    estimated_balance = PointsColumn(
+        _estimate_cell,
+        verbose_name=estimate_label(),
+        order_by=("estimated_balance", "id"),
+        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+    )
+    cancellation_date = CellColumn(
+        _cancellation_date_cell,
+        verbose_name=_("Cancellation date"),
+        order_by=("cancellation_date", "id"),
+        attrs={"td": {"class": "text-nowrap"}},
+    )
+    support_account = CellColumn(
+        _support_account_cell,
+        verbose_name=_("Support account"),
+        # By id, not name: the index serves it and equal accounts stay together.
+        order_by=("support_account_id", "id"),
+    )
+    reseller_name = CellColumn(
+        _reseller_cell,
+        verbose_name=_("Reseller"),
+        order_by=("reseller_name", "id"),
+    )
+    organization = CellColumn(_organization_cell, verbose_name=_("MSP"), order_by=("organization_id", "id"))
+    registered_at = CellColumn(
+        _registered_at_cell,
+        verbose_name=_("Registered at"),
+        order_by=("registered_at", "id"),
+    )
+    actions = CellColumn(
+        _actions_cell,
+        verbose_name=_("Operations"),
+        orderable=False,
+        attrs={"td": {"class": "text-nowrap"}},
+    )
+
+    class Meta(PortalTable.Meta):
+        model = CustomerAccount
+        fields = ()
+        template_name = "customers/customer_table.html"
+        order_by_field = "sort"
+        empty_text = _("No customer accounts match.")
+
+    def __init__(self, *args, show_selection: bool = False, show_organization: bool = False, **kwargs):
+        exclude = list(kwargs.pop("exclude", ()))
+        if not show_selection:
+            exclude.append("selection")
+        if not show_organization:
+            exclude.append("organization")
+        super().__init__(*args, exclude=exclude, **kwargs)
+
+    _page: ListPage | None = None
+
+    @cached_property
+    def _cells(self) -> list[tuple[SafeString, Cell]]:
+        # The visible columns in order, with their <td> attributes: once per table, not per cell.
+        return [(column.attrs["td"].as_html(), column.column.cell) for column in self.columns]
+
+    def render_row(self, record: CustomerAccount, request, *, oob: bool = False) -> SafeString:
+        """One <tr> of the list; `oob` marks it for an htmx out-of-band swap (row_refresh.html)."""
+        page = self._page
+        if page is None or page.request is not request:
+            page = self._page = ListPage(request)
+        # Each cell is a SafeString from format_html, so their concatenation is safe too.
+        cells = SafeString(
+            "".join([format_html("<td {}>{}</td>", attrs, cell(record, page)) for attrs, cell in self._cells])
+        )
+        return format_html(
+            '<tr id="customer-{}"{} data-status="{}"{}>{}</tr>',
+            record.pk,
+            mark_safe(' class="row-cancelled"') if record.status == CustomerStatus.CANCELLED else "",
+            record.status,
+            mark_safe(' hx-swap-oob="true"') if oob else "",
+            cells,
+        )
+
+
+class ApprovalQueueTable(PortalTable):
+    """承認待ちアカウント一覧: oldest application first, with its due date."""
+
+    account = tables.Column(verbose_name=_("Account code / company name"), accessor="account_code", orderable=False)
+    organization = tables.Column(verbose_name=_("MSP"), accessor="organization__name", orderable=False)
+    contracted_users = tables.Column(
+        verbose_name=_("Contracted users"), orderable=False, attrs={"th": {"class": "num"}, "td": {"class": "num"}}
+    )
+    status = tables.TemplateColumn(
+        template_name="customers/partials/queue_status_cell.html", verbose_name=_("Status"), orderable=False
+    )
+    submitted_at = tables.DateTimeColumn(verbose_name=_("Submitted at"), format="Y/m/d H:i", orderable=False)
+    due = tables.Column(verbose_name=_("Due date"), accessor="submitted_at", orderable=False, empty_values=())
+    registered_by = tables.Column(verbose_name=_("Registered by"), accessor="registered_by__name", orderable=False)
+    actions = tables.TemplateColumn(
+        template_name="customers/partials/queue_actions.html",
+        verbose_name=_("Operations"),
+        orderable=False,
+        attrs={"td": {"class": "text-nowrap"}},
+    )
+
+    class Meta(PortalTable.Meta):
+        model = CustomerAccount
+        fields = ()
+        template_name = "customers/table.html"
+        empty_text = _("No applications are waiting.")
+        row_attrs = {"id": lambda record: f"application-{record.pk}", "data-status": lambda record: record.status}
+
+    def render_account(self, record):
+        return account_link(record)
+
+    def render_due(self, record):
+        """The promised date; flagged when the operator has not finished by then."""
+        due = date_format(approval_due_date(record), "Y/m/d")
+        if record.status not in AWAITING_OPERATOR_STATUSES:
+            return format_html('<span class="text-muted">{}</span>', "—")
+        if approval_is_overdue(record):
+            return format_html(
+                '<span class="text-danger fw-semibold" data-overdue="true">{}</span> '
+                '<span class="badge text-bg-danger">{}</span>',
+                due,
+                _("Overdue"),
+            )
+        return format_html('<span data-overdue="false">{}</span>', due)
