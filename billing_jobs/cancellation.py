@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import audit_record
+from customers.lifecycle import WITHDRAWABLE_STATUSES
 from customers.models import CustomerAccount, CustomerStatus
 from customers.services import customer_transition, customer_withdraw
 from msp_portal import dates
@@ -29,8 +30,6 @@ from points.models import LedgerAccountKind, TransferKind
 
 from .charging import consumption_key, snapshot_for
 from .selectors import settlement_for
-
-WITHDRAWABLE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.REJECTED)
 
 
 def settlement_key(customer_id: int) -> str:
@@ -130,7 +129,7 @@ def customer_cancel(*, actor: User, customer: CustomerAccount, agreed: bool) -> 
     from/to the MSP pool and mark it cancelled, in one transaction. A pending or returned
     application is withdrawn instead (no points involved). Anything else raises DomainError."""
     _require_agreement(agreed)
-    if customer.status in WITHDRAWABLE:
+    if customer.status in WITHDRAWABLE_STATUSES:
         return _withdraw(actor=actor, customer_id=customer.pk)
     if customer.status != CustomerStatus.ACTIVE:
         raise DomainError(

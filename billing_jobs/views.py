@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 from django_tables2 import RequestConfig
 
+from customers.lifecycle import CANCEL_BUTTON_STATUSES, WITHDRAWABLE_STATUSES
 from customers.models import CustomerAccount, CustomerStatus
 from customers.selectors import get_customer_for_user
 from msp_portal import dates
@@ -21,7 +22,7 @@ from msp_portal.permissions import Cap, capability_required
 from msp_portal.requests import safe_next_url
 from points import selectors
 
-from .cancellation import WITHDRAWABLE, customer_cancel, customer_schedule_cancellation
+from .cancellation import customer_cancel, customer_schedule_cancellation
 from .forms import CancelForm, CancellationDateForm
 from .models import JobRun
 from .selectors import settlement_for
@@ -83,7 +84,7 @@ def customer_cancel_view(request, customer_id: int):
     customer = get_customer_for_user(request.user, customer_id, cap=Cap.CUSTOMERS_CANCEL)
     form = CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        withdrawing = customer.status in WITHDRAWABLE
+        withdrawing = customer.status in WITHDRAWABLE_STATUSES
         try:
             customer_cancel(actor=request.user, customer=customer, agreed=form.cleaned_data["agreed"])
         except DomainError as exc:
@@ -100,8 +101,8 @@ def customer_cancel_view(request, customer_id: int):
         "customer": customer,
         "form": form,
         "next": _back_url(request, customer),
-        "withdraw": customer.status in WITHDRAWABLE,
-        "cancellable": customer.status == CustomerStatus.ACTIVE or customer.status in WITHDRAWABLE,
+        "withdraw": customer.status in WITHDRAWABLE_STATUSES,
+        "cancellable": customer.status in CANCEL_BUTTON_STATUSES,
         "preview": _settlement_preview(customer) if customer.status == CustomerStatus.ACTIVE else None,
     }
     return render(request, "billing_jobs/cancel_modal.html", context)

@@ -26,6 +26,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from audit.services import audit_record
+from customers.lifecycle import PORTAL_STATUSES
 from customers.models import CustomerAccount, CustomerStatus
 from customers.selectors import customers_visible_to
 from msp_portal import context
@@ -34,7 +35,6 @@ from msp_portal.permissions import Cap, customer_portal_view, has_cap
 from .menus import CUSTOMER_PORTAL_MENUS
 from .models import CustomerAdmin
 
-PORTAL_STATUSES = (CustomerStatus.ACTIVE, CustomerStatus.CANCELLED, CustomerStatus.MERGED)
 SESSION_KEY = "customer_portal_acting_customer"
 MENU_URL_NAMES = {
     "basic_info": "customer_portal:info",

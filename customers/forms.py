@@ -14,8 +14,9 @@ from customer_portal.menus import CUSTOMER_PORTAL_MENUS, MENU_KEYS
 from msp_portal.forms import PortalForm
 from msp_portal.permissions import OrganizationKind
 
+from .lifecycle import CODE_EDITABLE_STATUSES
 from .models import CONTRACTED_USERS_MAX, CompanySize, CustomerAccount, Industry
-from .services import CODE_EDITABLE_STATUSES, INFO_FIELDS, RESELLER_FIELDS
+from .services import INFO_FIELDS, RESELLER_FIELDS
 
 ACCOUNT_CODE_RE = re.compile(r"^[a-z0-9-]{3,40}\Z")
 DOMAIN_RE = re.compile(r"^(?=.{1,253}\Z)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]\Z")

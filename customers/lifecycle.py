@@ -66,8 +66,6 @@ AWAITING_OPERATOR_STATUSES = (S.PENDING_APPROVAL, S.PROVISIONING, S.PROVISIONING
 # and active. An application holds no points; a cancelled or merged account's wallet moves
 # only by its settlement (DESIGN.md §5.1).
 POINTS_STATUSES = (S.PROVISIONING, S.PROVISIONING_FAILED, S.ACTIVE)
-# The applications: whatever points they were given go back to the MSP's pool when they end.
-APPLICATION_STATUSES = (S.PENDING_APPROVAL, S.REJECTED, S.WITHDRAWN)
 # An account that ran and ended: its wallet was settled to 0.
 ENDED_STATUSES = (S.CANCELLED, S.MERGED)
 # The accounts whose admins may sign in to the customer portal (a cancelled or merged account's

@@ -30,24 +30,11 @@ from points import ledger
 from points.estimates import refresh_estimates
 from points.services import points_return_from_application
 
-from .lifecycle import TERMINAL_STATUSES
+from .lifecycle import CODE_EDITABLE_STATUSES, READ_ONLY_STATUSES, TERMINAL_STATUSES, can_transition
 from .models import CONTRACTED_USERS_MAX, ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange
 from .search import SEARCH_FIELDS, customer_search_text
 
 S = CustomerStatus
-
-# The lifecycle of DESIGN.md §3. "" is "not yet registered".
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    "": frozenset({S.PENDING_APPROVAL}),
-    S.PENDING_APPROVAL: frozenset({S.PROVISIONING, S.REJECTED, S.WITHDRAWN}),
-    S.REJECTED: frozenset({S.PENDING_APPROVAL, S.WITHDRAWN}),
-    S.PROVISIONING: frozenset({S.ACTIVE, S.PROVISIONING_FAILED}),
-    S.PROVISIONING_FAILED: frozenset({S.PROVISIONING}),
-    S.ACTIVE: frozenset({S.CANCELLED, S.MERGED}),
-    S.WITHDRAWN: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.MERGED: frozenset(),
-}
 
 INFO_FIELDS = [
     "account_code",
@@ -64,10 +51,6 @@ INFO_FIELDS = [
 ]
 RESELLER_FIELDS = ["reseller_name", "reseller_contact_name", "reseller_contact_email"]
 REGISTRATION_FIELDS = [*INFO_FIELDS, "contracted_users", *RESELLER_FIELDS]
-# An account that has left the lifecycle is a record: its data no longer changes.
-READ_ONLY_STATUSES = (S.WITHDRAWN, S.CANCELLED, S.MERGED)
-# The account code is the tenant id: fixed once the operator approved it.
-CODE_EDITABLE_STATUSES = (S.PENDING_APPROVAL, S.REJECTED)
 
 
 def _locked(customer: CustomerAccount | int, *, wallet: bool = False, pool: bool = False) -> CustomerAccount:
@@ -103,7 +86,7 @@ def customer_transition(
     `update_fields` names the other fields they changed on the instance, saved together. The
     stored estimate is rewritten, so callers lock the wallet too (`_locked(..., wallet=True)`)."""
     from_status = customer.status
-    if to_status not in ALLOWED_TRANSITIONS[from_status]:
+    if not can_transition(from_status, to_status):
         raise DomainError(
             _("This account is %(status)s; that action is not possible now.")
             % {"status": CustomerStatus(from_status).label}

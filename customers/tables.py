@@ -21,15 +21,13 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from billing_jobs.cancellation import WITHDRAWABLE
 from msp_portal.permissions import Cap, capabilities_of
 from msp_portal.tables import PortalTable
 from points.estimates import estimate_label
 
-from .lifecycle import AWAITING_OPERATOR_STATUSES
+from .lifecycle import AWAITING_OPERATOR_STATUSES, CANCEL_BUTTON_STATUSES, READ_ONLY_STATUSES
 from .models import CustomerAccount, CustomerStatus
 from .selectors import approval_due_date, approval_is_overdue
-from .services import READ_ONLY_STATUSES
 
 # --- pieces of markup shared with other pages (template tags in templatetags/customers.py) ------
 
@@ -41,7 +39,6 @@ STATUS_BADGE_CLASSES = {
     CustomerStatus.REJECTED: "text-bg-danger bg-opacity-75",
 }
 # 解約 of an active account, or the withdrawal of an application (billing_jobs.cancellation).
-CANCEL_BUTTON_STATUSES = (CustomerStatus.ACTIVE, *WITHDRAWABLE)
 
 
 def status_badge(customer: CustomerAccount) -> SafeString:

@@ -42,7 +42,7 @@ from .forms import (
     SupportForm,
     WithdrawForm,
 )
-from .lifecycle import APPROVAL_QUEUE_STATUSES
+from .lifecycle import APPROVAL_QUEUE_STATUSES, AWAITING_OPERATOR_STATUSES, READ_ONLY_STATUSES
 from .models import CustomerStatus
 from .selectors import (
     approval_due_date,
@@ -145,9 +145,8 @@ def _popup(request, template: str, context: dict[str, Any]):
 
 # --- the dashboard ---------------------------------------------------------------------------
 
-# The operator's dashboard counts only its work queue (a few rows, found by status), never
-# every customer account of every MSP.
-OPERATOR_QUEUE = (CustomerStatus.PENDING_APPROVAL, CustomerStatus.PROVISIONING, CustomerStatus.PROVISIONING_FAILED)
+# The operator's dashboard counts only its work queue (AWAITING_OPERATOR_STATUSES: a few rows,
+# found by status), never every customer account of every MSP.
 
 
 @capability_required(Cap.DASHBOARD_VIEW)
@@ -161,7 +160,7 @@ def dashboard(request):
     queryset = customers_visible_to(user)
     if organization.kind == OrganizationKind.OPERATOR:
         kind = "operator"
-        statuses = OPERATOR_QUEUE
+        statuses = AWAITING_OPERATOR_STATUSES
         queryset = queryset.filter(status__in=statuses)
     else:
         kind = "support" if organization.kind == OrganizationKind.SUPPORT else "msp"
@@ -502,7 +501,7 @@ def _edit(request, pk, *, tab: str, cap: Cap, make_form, save, initial):
                 {"key": t.key, "label": t.label, "url": reverse(t.url_name, args=[customer.pk])}
                 for t in _edit_tabs(request.user)
             ],
-            "read_only": customer.status in services.READ_ONLY_STATUSES,
+            "read_only": customer.status in READ_ONLY_STATUSES,
         },
     )
 
@@ -676,7 +675,7 @@ def customer_detail(request, pk):
         {
             "customer": customer,
             "sections": sections,
-            "read_only": customer.status in services.READ_ONLY_STATUSES,
+            "read_only": customer.status in READ_ONLY_STATUSES,
             "is_terminal": customer.is_terminal,
         },
     )

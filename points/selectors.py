@@ -13,8 +13,8 @@ from django.http import Http404
 
 from accounts.models import Organization, User
 from accounts.selectors import managed_organization_ids
-from customers.lifecycle import POINTS_STATUSES
-from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
+from customers.lifecycle import ENDED_STATUSES, POINTS_STATUSES
+from customers.models import CustomerAccount, CustomerStatusChange
 from msp_portal.permissions import OrganizationKind
 
 from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
@@ -417,7 +417,7 @@ def check_sequences_and_balance_after() -> list[Problem]:
 
 
 def check_only_open_accounts_hold_points() -> list[Problem]:
-    """Only accounts whose points may move (accounts.models.POINTS_STATUSES) hold any: an
+    """Only accounts whose points may move (customers.lifecycle.POINTS_STATUSES) hold any: an
     application gives them back when it ends, and a cancelled or merged account is settled to
     exactly 0 (DESIGN.md §5.1, §6)."""
     holding = (
@@ -435,9 +435,6 @@ def check_only_open_accounts_hold_points() -> list[Problem]:
         )
         for row in holding[:REPORT_LIMIT]
     ]
-
-
-ENDED_STATUSES = (CustomerStatus.CANCELLED, CustomerStatus.MERGED)
 
 
 def check_no_charge_after_settlement() -> list[Problem]:

@@ -26,10 +26,10 @@ from hypothesis.stateful import (
 )
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
-from billing_jobs.cancellation import WITHDRAWABLE, customer_cancel, customer_schedule_cancellation
+from billing_jobs.cancellation import customer_cancel, customer_schedule_cancellation
 from billing_jobs.services import run_billing
 from customers import services as customer_services
-from customers.lifecycle import POINTS_STATUSES
+from customers.lifecycle import POINTS_STATUSES, WITHDRAWABLE_STATUSES
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 from msp_portal.errors import DomainError
@@ -165,7 +165,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             customer_cancel(actor=self.admin, customer=customer, agreed=True)
         except DomainError:
-            assert customer.status not in (S.ACTIVE, *WITHDRAWABLE)
+            assert customer.status not in (S.ACTIVE, *WITHDRAWABLE_STATUSES)
             return
         assert self.status(pk) == (S.CANCELLED if customer.status == S.ACTIVE else S.WITHDRAWN)
 

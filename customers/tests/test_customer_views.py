@@ -286,7 +286,7 @@ ALL_ACTIVE_BUTTONS = {"contract-change", "points-change", "cancellation-date-set
     ("persona", "status", "archived", "buttons"),
     [
         ("msp_admin", "active", False, ALL_ACTIVE_BUTTONS),
-        # Points move only where they can be charged or settled (accounts.models.POINTS_STATUSES).
+        # Points move only where they can be charged or settled (customers.lifecycle.POINTS_STATUSES).
         ("msp_admin", "pending_approval", False, {"contract-change", "edit", "cancel"}),
         ("msp_admin", "rejected", False, {"contract-change", "edit", "archive", "cancel"}),
         ("msp_admin", "provisioning", False, {"contract-change", "points-change", "edit"}),

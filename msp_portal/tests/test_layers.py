@@ -43,7 +43,6 @@ KNOWN_BACK_REFERENCES = {
     ("customers/services.py", "points"),
     ("customers/services.py", "points.estimates"),
     ("customers/services.py", "points.services"),
-    ("customers/tables.py", "billing_jobs.cancellation"),
     ("customers/tables.py", "points.estimates"),
     ("customers/urls.py", "exports"),
     ("customers/views.py", "customer_portal.menus"),
