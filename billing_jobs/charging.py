@@ -29,7 +29,7 @@ from django.utils import timezone
 from customers.models import CustomerAccount
 from msp_portal import dates
 from points import ledger
-from points.estimates import chargeable_on, consumption_expression, next_charge_days, refresh_estimates
+from points.estimates import chargeable_on, consumption_expression, refresh_estimates
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, TransferKind
 from points.rules import rule_at
 
@@ -166,7 +166,7 @@ def _estimate_after_charge(period: str, today: dt.date):
     is known without looking further (points.estimates.refresh_estimates: before this month's
     25th it is this 25th's charge; once this month is charged, next month's); None when the
     charged period is an older catch-up, whose estimate refresh_estimates recomputes."""
-    this_25, next_25 = next_charge_days(today)
+    this_25, next_25 = dates.next_charge_days(today)
     if today < this_25:
         day = this_25
     elif period == dates.period_of(this_25):

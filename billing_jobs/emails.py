@@ -11,9 +11,9 @@ from django.utils import timezone, translation
 
 from accounts.models import User
 from customers.models import CustomerAccount, CustomerStatus
+from msp_portal import dates
 from msp_portal.mail import render_subject
 from msp_portal.permissions import Role
-from points.estimates import next_charge_days
 
 from .models import ShortageReminder
 
@@ -43,7 +43,7 @@ def send_shortage_reminder(reminder_id: int) -> int:
                 "account_code", "company_name", "points_balance", "estimated_balance", "auto_replenish"
             )[:LISTED_ACCOUNTS]
         )
-        this_25, next_25 = next_charge_days(reminder.reminder_date)
+        this_25, next_25 = dates.next_charge_days(reminder.reminder_date)
         charge_day = this_25 if reminder.reminder_date <= this_25 else next_25
         messages = []
         for user in recipients:

@@ -27,12 +27,12 @@ from django.urls import reverse
 from accounts.models import User
 from audit.services import audit_record
 from customers.lifecycle import PORTAL_STATUSES
+from customers.menus import CUSTOMER_PORTAL_MENUS
 from customers.models import CustomerAccount, CustomerStatus
 from customers.selectors import customers_visible_to
 from msp_portal import context
 from msp_portal.permissions import Cap, customer_portal_view, has_cap
 
-from .menus import CUSTOMER_PORTAL_MENUS
 from .models import CustomerAdmin
 
 SESSION_KEY = "customer_portal_acting_customer"

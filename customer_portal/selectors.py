@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from customers.models import CustomerAccount, CustomerStatus
 from customers.selectors import customer_search, customers_visible_to
+from msp_portal.errors import DomainError
 
 from .models import CustomerAdmin, ServiceUser
 
@@ -16,6 +18,21 @@ def active_user_count(customer: CustomerAccount) -> int:
     """How many active service users the customer has (counted against its contracted users;
     admins do not count). Served by the partial index on active users."""
     return ServiceUser.objects.filter(customer=customer, is_active=True).count()
+
+
+def check_contract_covers_active_users(customer: CustomerAccount, contracted_users: int) -> None:
+    """Refuse contracted users fewer than the active service users (registered with
+    customers.services.on_contract_change; the customer row is locked by the caller, and adding
+    a service user locks it too, so the count cannot change under this check)."""
+    active = active_user_count(customer)
+    if contracted_users < active:
+        raise DomainError(
+            _(
+                "The customer has %(active)s active users: the contracted users cannot be fewer. "
+                "Disable users in the customer's portal first."
+            )
+            % {"active": f"{active:,}"}
+        )
 
 
 def switchable_customers(user: User, *, search: str = "") -> QuerySet[CustomerAccount]:

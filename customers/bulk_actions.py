@@ -1,8 +1,10 @@
 """The customer list's 選択実行 (bulk action) menu, defined once.
 
-Add one `BulkAction` when its view exists. The view receives the selected ids as repeated
-`ids` parameters (POST) and must re-scope them through `customers_for_list(request.user)`.
-The list shows its checkboxes and the menu only when the user has at least one action.
+The apps whose views act on selected customers register their `BulkAction` from their
+AppConfig.ready (`register_bulk_action`), so the menu's order is the apps' order in
+INSTALLED_APPS. The view receives the selected ids as repeated `ids` parameters (POST) and must
+re-scope them through `customers_for_list(request.user)`. The list shows its checkboxes and the
+menu only when the user has at least one action.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import gettext_lazy as _
 
 from msp_portal.permissions import Cap, has_cap
 
@@ -25,24 +26,16 @@ class BulkAction:
     popup: bool = False
 
 
-BULK_ACTIONS: list[BulkAction] = [
-    # 必要ポイントの補充 → the ポイント数自動更新 popup (points/views.py: points_replenish).
-    BulkAction("replenish", _("Replenish needed points"), "points:replenish", Cap.POINTS_REPLENISH, popup=True),
-    # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.
-    BulkAction(
-        "delivery_notice",
-        _("Delivery notification"),
-        "customer_portal:delivery_notice",
-        Cap.CUSTOMERS_DELIVERY_NOTICE,
-        popup=True,
-    ),
-    BulkAction(
-        "export_selected_csv", _("Export selected (CSV)"), "customers:export_selected_csv", Cap.CUSTOMERS_EXPORT
-    ),
-    BulkAction(
-        "export_selected_xlsx", _("Export selected (Excel)"), "customers:export_selected_xlsx", Cap.CUSTOMERS_EXPORT
-    ),
-]
+BULK_ACTIONS: list[BulkAction] = []
+
+
+def register_bulk_action(action: BulkAction) -> None:
+    """Add `action` to the menu (once; registering a name again replaces it in place)."""
+    for index, existing in enumerate(BULK_ACTIONS):
+        if existing.name == action.name:
+            BULK_ACTIONS[index] = action
+            return
+    BULK_ACTIONS.append(action)
 
 
 def bulk_actions_for(user) -> list[dict]:

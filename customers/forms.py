@@ -10,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from accounts.selectors import managed_organization_ids, support_accounts_for
-from customer_portal.menus import CUSTOMER_PORTAL_MENUS, MENU_KEYS
 from msp_portal.forms import PortalForm
 from msp_portal.permissions import OrganizationKind
 
 from .lifecycle import CODE_EDITABLE_STATUSES
+from .menus import CUSTOMER_PORTAL_MENUS, MENU_KEYS
 from .models import CONTRACTED_USERS_MAX, CompanySize, CustomerAccount, Industry
 from .services import INFO_FIELDS, RESELLER_FIELDS
 

@@ -5,7 +5,7 @@ its bulk actions all start here, so they can never disagree about who sees what 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import managed_organization_ids
+from audit.models import AuditEvent
 from msp_portal import dates
 from msp_portal.permissions import Cap, OrganizationKind, check_cap
 
@@ -105,44 +106,21 @@ def customer_contract_history(customer: CustomerAccount) -> QuerySet[ContractCha
     return customer.contract_changes.select_related("actor").order_by("-effective_at", "-id")
 
 
-@dataclass(frozen=True)
-class ChargeEntry:
-    """A monthly consumption charge in a customer's audit trail, shown like an event. The run
-    writes one audit event per chunk of accounts (a million rows a month otherwise); each
-    account's charge is its transfer, whose snapshot names the run."""
+# What later apps add to a customer's audit trail beside its audit events (points: the monthly
+# charges, which the run audits per chunk rather than per account). Each source gives, for a
+# customer and a limit, entries shaped like events (created_at, action, before, after ...),
+# newest first. Registered from their AppConfig.ready.
+_audit_trail_sources: list[Callable[[CustomerAccount, int], list]] = []
 
-    created_at: dt.datetime
-    before: dict
-    after: dict
-    job_run_id: int | None
-    action: str = "points.consumption"
-    actor_label: str = "job"
-    ip: None = None
+
+def on_audit_trail(source: Callable[[CustomerAccount, int], list]) -> None:
+    if source not in _audit_trail_sources:
+        _audit_trail_sources.append(source)
 
 
 def customer_audit_trail(customer: CustomerAccount, limit: int = 100) -> list:
-    """The customer's audit events and consumption charges (`ChargeEntry`), newest first."""
-    from audit.models import AuditEvent
-    from points.models import Transfer, TransferKind
-
-    events = list(AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
-    charges = (
-        Transfer.objects.filter(customer=customer, kind=TransferKind.CONSUMPTION)
-        .order_by("-created_at", "-id")
-        .values("created_at", "period", "amount", "debit_balance_after", "snapshot")[:limit]
-    )
-    entries = [
-        ChargeEntry(
-            created_at=charge["created_at"],
-            before={"points_balance": charge["debit_balance_after"] + charge["amount"]},
-            after={
-                "points_balance": charge["debit_balance_after"],
-                "period": charge["period"],
-                "points": charge["amount"],
-                "job_run": (charge["snapshot"] or {}).get("job_run_id"),
-            },
-            job_run_id=(charge["snapshot"] or {}).get("job_run_id"),
-        )
-        for charge in charges
-    ]
-    return sorted(events + entries, key=lambda entry: entry.created_at, reverse=True)[:limit]
+    """The customer's audit events and the registered sources' entries, newest first."""
+    entries = list(AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
+    for source in _audit_trail_sources:
+        entries.extend(source(customer, limit))
+    return sorted(entries, key=lambda entry: entry.created_at, reverse=True)[:limit]

@@ -9,7 +9,7 @@ same application, say). Every status change goes through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +22,6 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from audit.services import audit_record
-from customer_portal.menus import MENU_KEYS
 from msp_portal.errors import DomainError, retried_atomic
 from msp_portal.mail import render_subject
 from msp_portal.permissions import OrganizationKind
@@ -31,6 +30,7 @@ from points.estimates import refresh_estimates
 from points.services import points_return_from_application
 
 from .lifecycle import CODE_EDITABLE_STATUSES, READ_ONLY_STATUSES, TERMINAL_STATUSES, can_transition
+from .menus import MENU_KEYS
 from .models import CONTRACTED_USERS_MAX, ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange
 from .search import SEARCH_FIELDS, customer_search_text
 
@@ -432,6 +432,18 @@ def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -
     return customer
 
 
+# What later apps check before the contracted users change (customer_portal: not fewer than
+# the active service users). Registered from their AppConfig.ready; each raises DomainError to
+# refuse. Called with the customer row locked, so what they count cannot change meanwhile.
+_contract_checks: list[Callable[[CustomerAccount, int], None]] = []
+
+
+def on_contract_change(check: Callable[[CustomerAccount, int], None]) -> None:
+    """Register `check(customer, new_contracted_users)`, run inside `customer_change_contract`."""
+    if check not in _contract_checks:
+        _contract_checks.append(check)
+
+
 @retried_atomic
 def customer_change_contract(*, actor: User, customer: CustomerAccount, contracted_users: int) -> CustomerAccount:
     """Change the contracted users (契約ユーザ数更新), effective now, kept as a ContractChange
@@ -442,19 +454,8 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
     old = customer.contracted_users
     if new == old:
         raise DomainError(_("The number of contracted users is already %(users)s.") % {"users": f"{old:,}"})
-    # Imported here: the customer portal's models depend on this app. The customer row is locked,
-    # and adding a service user locks it too, so the count cannot change under this check.
-    from customer_portal.selectors import active_user_count
-
-    active = active_user_count(customer)
-    if new < active:
-        raise DomainError(
-            _(
-                "The customer has %(active)s active users: the contracted users cannot be fewer. "
-                "Disable users in the customer's portal first."
-            )
-            % {"active": f"{active:,}"}
-        )
+    for check in _contract_checks:
+        check(customer, new)
     customer.contracted_users = new
     customer.save(update_fields=["contracted_users", "updated_at"])
     _write_contract_change(customer, old, new, actor)

@@ -15,21 +15,30 @@ import django_tables2 as tables
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
 from django.utils.formats import date_format
+from django.utils.functional import lazy
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from msp_portal import dates
 from msp_portal.permissions import Cap, capabilities_of
 from msp_portal.tables import PortalTable
-from points.estimates import estimate_label
 
 from .lifecycle import AWAITING_OPERATOR_STATUSES, CANCEL_BUTTON_STATUSES, READ_ONLY_STATUSES
 from .models import CustomerAccount, CustomerStatus
 from .selectors import approval_due_date, approval_is_overdue
 
 # --- pieces of markup shared with other pages (template tags in templatetags/customers.py) ------
+
+
+def _estimate_label() -> str:
+    return gettext("Estimated points after %(day)s") % {"day": date_format(dates.label_charge_day(), "n/j")}
+
+
+# 「11/25の推定残ポイント数」, evaluated when rendered (in the user's language, on that day).
+estimate_label = lazy(_estimate_label, str)
 
 STATUS_BADGE_CLASSES = {
     CustomerStatus.ACTIVE: "text-bg-success",

@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from exports import views as export_views
+from msp_portal.permissions import Cap
+from msp_portal.views import moved
 
 from . import views
 
@@ -25,9 +26,9 @@ urlpatterns = [
     path("<int:pk>/retry-provisioning/", views.customer_retry_provisioning, name="retry_provisioning"),
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/unarchive/", views.customer_unarchive, name="unarchive"),
-    # CSVダウンロード / EXCELダウンロード and 選択実行 → export selected (the exports app).
-    path("export.csv", export_views.customers_csv, name="export_csv"),
-    path("export.xlsx", export_views.customers_xlsx, name="export_xlsx"),
-    path("export-selected.csv", export_views.customers_selected_csv, name="export_selected_csv"),
-    path("export-selected.xlsx", export_views.customers_selected_xlsx, name="export_selected_xlsx"),
+    # The list's exports moved to the exports app (/exports/customers.csv ...).
+    path("export.csv", moved("exports:customers_csv", Cap.CUSTOMERS_EXPORT)),
+    path("export.xlsx", moved("exports:customers_xlsx", Cap.CUSTOMERS_EXPORT)),
+    path("export-selected.csv", moved("exports:customers_selected_csv", Cap.CUSTOMERS_EXPORT)),
+    path("export-selected.xlsx", moved("exports:customers_selected_xlsx", Cap.CUSTOMERS_EXPORT)),
 ]

@@ -26,7 +26,6 @@ from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, OrganizationKind, capability_required, has_cap
 from msp_portal.requests import page_size, safe_next_url
-from points.views import customer_points_context
 
 from . import services
 from .bulk_actions import bulk_actions_for
@@ -553,7 +552,7 @@ def customer_edit_support(request, pk):
 @capability_required(Cap.CUSTOMERS_CUSTOMIZE, scope=(get_customer_for_user, "pk"))
 @require_http_methods(["GET", "POST"])
 def customer_edit_screen(request, pk):
-    from customer_portal.menus import MENU_KEYS
+    from .menus import MENU_KEYS
 
     return _edit(
         request,
@@ -614,9 +613,9 @@ def _row_refresh(request, pk: int, message: str) -> HttpResponse:
 
 @dataclass(frozen=True)
 class DetailSection:
-    """One section of the customer detail page. Other apps append theirs (points history,
-    admins) to DETAIL_SECTIONS: a template, the capability to see it, and a function giving
-    its context."""
+    """One section of the customer detail page: a template, the capability to see it, and a
+    function giving its context. Other apps add theirs (points: balance, chart, statement) with
+    `register_detail_section` from their AppConfig.ready."""
 
     key: str
     template: str
@@ -625,7 +624,7 @@ class DetailSection:
 
 
 def _overview_context(request, customer):
-    from customer_portal.menus import CUSTOMER_PORTAL_MENUS
+    from .menus import CUSTOMER_PORTAL_MENUS
 
     hidden = set(customer.hidden_menus or [])
     return {
@@ -649,7 +648,6 @@ DETAIL_SECTIONS: list[DetailSection] = [
         Cap.CUSTOMERS_VIEW,
         lambda request, customer: {"contract_changes": customer_contract_history(customer)},
     ),
-    DetailSection("points", "points/partials/customer_points.html", Cap.CUSTOMERS_VIEW, customer_points_context),
     DetailSection(
         "audit",
         "customers/partials/detail_audit.html",
@@ -657,6 +655,18 @@ DETAIL_SECTIONS: list[DetailSection] = [
         lambda request, customer: {"audit_events": customer_audit_trail(customer)},
     ),
 ]
+
+
+def register_detail_section(section: DetailSection, *, before: str | None = None) -> None:
+    """Add `section` to the detail page, before the section keyed `before` (else last). A key
+    registered again replaces its section in place."""
+    keys = [existing.key for existing in DETAIL_SECTIONS]
+    if section.key in keys:
+        DETAIL_SECTIONS[keys.index(section.key)] = section
+    elif before in keys:
+        DETAIL_SECTIONS.insert(keys.index(before), section)
+    else:
+        DETAIL_SECTIONS.append(section)
 
 
 @capability_required(Cap.CUSTOMERS_VIEW, scope=(get_customer_for_user, "pk"))

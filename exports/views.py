@@ -156,7 +156,7 @@ def job_download(request, job_id):
     return response
 
 
-# --- the customer list (mounted in customers/urls.py) ---------------------------------
+# --- the customer list's exports -----------------------------------------------------
 
 
 @capability_required(Cap.CUSTOMERS_EXPORT)

@@ -51,3 +51,17 @@ def add_business_days(start: dt.date, days: int) -> dt.date:
         if is_business_day(current):
             remaining -= 1
     return current
+
+
+def next_charge_days(today: dt.date) -> tuple[dt.date, dt.date]:
+    """This month's 25th and the next month's."""
+    this_25 = dt.date(today.year, today.month, CHARGE_DAY)
+    return this_25, add_months(this_25, 1)
+
+
+def label_charge_day(day: dt.date | None = None) -> dt.date:
+    """The 25th an estimate is labelled with on `day` (default today): this month's until the
+    24th, next month's from the 25th on (the monthly job charges in the first hours of the 25th)."""
+    day = day or today()
+    this_25, next_25 = next_charge_days(day)
+    return this_25 if day < this_25 else next_25

@@ -5,14 +5,15 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.db import connection
-from django.http import HttpResponseServerError, JsonResponse
+from django.http import HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from .navigation import LANDING_PAGES
-from .permissions import public
+from .permissions import Cap, capability_required, public
 
 
 @public
@@ -89,3 +90,23 @@ def healthz(request):
         },
         status=status,
     )
+
+
+class _MovedRedirect(HttpResponseRedirect):
+    # 308: permanent, and the browser repeats the request as it was (a POST stays a POST).
+    status_code = 308
+
+
+def moved(pattern_name: str, cap: Cap):
+    """A view for an address that moved: it sends the request on to `pattern_name` with the same
+    arguments and query string. It asks the same capability as the new address, so the old one
+    tells nobody more than the new one would."""
+
+    @capability_required(cap)
+    def view(request, **kwargs):
+        url = reverse(pattern_name, kwargs=kwargs)
+        query = request.META.get("QUERY_STRING", "")
+        return _MovedRedirect(f"{url}?{query}" if query else url)
+
+    view.moved_to = pattern_name
+    return view

@@ -5,9 +5,30 @@ class PointsConfig(AppConfig):
     name = "points"
 
     def ready(self):
+        from django.utils.translation import gettext_lazy as _
+
         from accounts.services import on_organization_created
+        from customers.bulk_actions import BulkAction, register_bulk_action
+        from customers.selectors import on_audit_trail
+        from customers.views import DetailSection, register_detail_section
+        from msp_portal.permissions import Cap
 
         from .ledger import open_pool
+        from .selectors import charge_entries
+        from .views import customer_points_context
 
         # Every MSP organization gets its pool in the transaction that creates it.
         on_organization_created(open_pool)
+        # 必要ポイントの補充 → the ポイント数自動更新 popup (views.points_replenish).
+        register_bulk_action(
+            BulkAction("replenish", _("Replenish needed points"), "points:replenish", Cap.POINTS_REPLENISH, popup=True)
+        )
+        # The customer detail page: the points section before the audit trail, and the monthly
+        # charges in that trail.
+        register_detail_section(
+            DetailSection(
+                "points", "points/partials/customer_points.html", Cap.CUSTOMERS_VIEW, customer_points_context
+            ),
+            before="audit",
+        )
+        on_audit_trail(charge_entries)

@@ -14,9 +14,6 @@ import datetime as dt
 
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Concat, Greatest
-from django.utils.formats import date_format
-from django.utils.functional import lazy
-from django.utils.translation import gettext
 
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
@@ -42,28 +39,6 @@ def consumption_expression(rule: ConsumptionRule):
     )
 
 
-def next_charge_days(today: dt.date) -> tuple[dt.date, dt.date]:
-    """This month's 25th and the next month's."""
-    this_25 = dt.date(today.year, today.month, dates.CHARGE_DAY)
-    return this_25, dates.add_months(this_25, 1)
-
-
-def label_charge_day(today: dt.date | None = None) -> dt.date:
-    """The 25th the estimate column is labelled with: this month's until the 24th, next month's
-    from the 25th on (the monthly job charges in the first hours of the 25th)."""
-    today = today or dates.today()
-    this_25, next_25 = next_charge_days(today)
-    return this_25 if today < this_25 else next_25
-
-
-def _estimate_label() -> str:
-    return gettext("Estimated points after %(day)s") % {"day": date_format(label_charge_day(), "n/j")}
-
-
-# 「11/25の推定残ポイント数」, evaluated when rendered (in the user's language, on that day).
-estimate_label = lazy(_estimate_label, str)
-
-
 def charged_for(period: str) -> Exists:
     """Whether the account (the outer query's customer) has been charged for `period`, asked of
     its wallet's (wallet, period) unique index: one probe per account whatever the statistics
@@ -80,7 +55,7 @@ def charged_for(period: str) -> Exists:
 
 def next_charge_expression(today: dt.date):
     """The charge the estimate deducts as of `today`, as an annotation of customer accounts."""
-    this_25, next_25 = next_charge_days(today)
+    this_25, next_25 = dates.next_charge_days(today)
     this_rule, next_rule = rule_at(this_25), rule_at(next_25)
     charge_this_month = consumption_expression(this_rule)
     charge_next_month = consumption_expression(next_rule)

@@ -3,6 +3,7 @@ checks shared by `manage.py verify_ledger` and the tests."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -500,3 +501,42 @@ def ledger_problems(checks: list[LedgerCheck] | None = None) -> list[Problem]:
     for check in LEDGER_CHECKS if checks is None else checks:
         problems.extend(check())
     return problems
+
+
+@dataclass(frozen=True)
+class ChargeEntry:
+    """A monthly consumption charge in a customer's audit trail, shown like an event. The run
+    writes one audit event per chunk of accounts (a million rows a month otherwise); each
+    account's charge is its transfer, whose snapshot names the run."""
+
+    created_at: dt.datetime
+    before: dict
+    after: dict
+    job_run_id: int | None
+    action: str = "points.consumption"
+    actor_label: str = "job"
+    ip: None = None
+
+
+def charge_entries(customer: CustomerAccount, limit: int) -> list[ChargeEntry]:
+    """The customer's latest consumption charges as audit-trail entries (registered with
+    customers.selectors.on_audit_trail)."""
+    charges = (
+        Transfer.objects.filter(customer=customer, kind=TransferKind.CONSUMPTION)
+        .order_by("-created_at", "-id")
+        .values("created_at", "period", "amount", "debit_balance_after", "snapshot")[:limit]
+    )
+    return [
+        ChargeEntry(
+            created_at=charge["created_at"],
+            before={"points_balance": charge["debit_balance_after"] + charge["amount"]},
+            after={
+                "points_balance": charge["debit_balance_after"],
+                "period": charge["period"],
+                "points": charge["amount"],
+                "job_run": (charge["snapshot"] or {}).get("job_run_id"),
+            },
+            job_run_id=(charge["snapshot"] or {}).get("job_run_id"),
+        )
+        for charge in charges
+    ]

@@ -20,7 +20,6 @@ from msp_portal.permissions import Cap, capability_required, has_cap
 from msp_portal.requests import safe_next_url, selected_ids
 
 from . import ledger, selectors, services
-from .estimates import label_charge_day
 from .filters import TransferFilter
 from .forms import AdjustmentForm, PointsChangeForm, PurchaseForm, ReplenishForm, ReverseForm, RuleForm
 from .models import ConsumptionRule, LedgerAccount
@@ -163,7 +162,7 @@ def points_replenish(request):
 
 
 def _next_charge_day():
-    return label_charge_day()
+    return dates.label_charge_day()
 
 
 # --- Pools -----------------------------------------------------------------------------------
@@ -359,8 +358,8 @@ def rule_delete(request, rule_id: int):
 
 
 def customer_points_context(request, customer: CustomerAccount) -> dict:
-    """What the points section of the customer detail page (DETAIL_SECTIONS) shows: balance, estimate, the balance chart
-    and the statement (paginated under the `points-` prefix)."""
+    """What the points section of the customer detail page (registered in apps.py) shows:
+    balance, estimate, the balance chart and the statement (paginated under the `points-` prefix)."""
     history = selectors.customer_history(customer)
     return {
         "chart": selectors.balance_chart(history),

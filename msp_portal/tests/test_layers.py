@@ -36,17 +36,9 @@ KNOWN_BACK_REFERENCES = {
     ("audit/selectors.py", "accounts.selectors"),
     # Customer accounts reaching the apps above them, left from before the move.
     ("customers/demo.py", "points"),
-    ("customers/forms.py", "customer_portal.menus"),
-    ("customers/selectors.py", "points.models"),
-    ("customers/services.py", "customer_portal.menus"),
-    ("customers/services.py", "customer_portal.selectors"),
     ("customers/services.py", "points"),
     ("customers/services.py", "points.estimates"),
     ("customers/services.py", "points.services"),
-    ("customers/tables.py", "points.estimates"),
-    ("customers/urls.py", "exports"),
-    ("customers/views.py", "customer_portal.menus"),
-    ("customers/views.py", "points.views"),
 }
 
 

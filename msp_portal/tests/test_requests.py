@@ -120,7 +120,7 @@ def test_a_post_is_read_from_its_form_and_a_get_from_its_query_string():
 
 # --- the bulk actions: a bad id is a 400 with the message, and nothing happens -----------------
 
-BULK_ACTIONS = ["customers:export_selected_csv", "customer_portal:delivery_notice", "points:replenish"]
+BULK_ACTIONS = ["exports:customers_selected_csv", "customer_portal:delivery_notice", "points:replenish"]
 
 
 @pytest.mark.django_db

@@ -903,13 +903,12 @@ class Command(BaseCommand):
     def _baseline_charge(self, database: str, period: str) -> float:
         import psycopg
 
-        from points.estimates import label_charge_day
         from points.models import ConsumptionRule
         from points.rules import rule_at
 
         charge_day = dates.charge_date(period)
         rule = rule_at(charge_day)
-        next_day = label_charge_day(dates.today())
+        next_day = dates.label_charge_day(dates.today())
         next_rule: ConsumptionRule = rule_at(next_day)
         moment = dates.start_of_day(charge_day)
         params = {

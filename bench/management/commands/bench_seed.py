@@ -30,7 +30,6 @@ from accounts.models import Membership, Organization, User
 from customers.search import search_normalize
 from msp_portal import dates
 from msp_portal.permissions import OrganizationKind, Role
-from points.estimates import next_charge_days
 from points.rules import rule_at
 
 BENCH_PASSWORD = "bench-portal-2026"  # noqa: S105 - a throwaway login for benchmark databases
@@ -231,7 +230,7 @@ class Command(BaseCommand):
         latest_due = dates.charge_date(_latest_due_period(today))
         charge_days = [dates.add_months(latest_due, -back) for back in range(history, 0, -1)]
         charge_days = [day for day in charge_days if _has_rule(day)]
-        this_25, next_25 = next_charge_days(today)
+        this_25, next_25 = dates.next_charge_days(today)
         this_rule, next_rule = rule_at(this_25), rule_at(next_25)
         self._pools()
         ids = self._id_offsets()

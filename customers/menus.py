@@ -1,5 +1,6 @@
 """The customer admin portal's menus, defined once: the MSP's screen customization (画面の
-カスタマイズ) hides entries of this list, and the customer portal builds its menu from it."""
+カスタマイズ, the account's `hidden_menus`) hides entries of this list, and the customer portal
+(customer_portal.access) builds its menu from it."""
 
 from django.utils.translation import gettext_lazy as _
 
