@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Count, QuerySet
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -18,18 +18,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
-from django_tables2.paginators import LazyPaginator
-from django_tables2.rows import BoundRows
 
-from accounts.selectors import managed_organization_ids
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, OrganizationKind, capability_required, has_cap
 from msp_portal.requests import page_size, safe_next_url
 
-from . import services
+from . import listing, services
 from .bulk_actions import bulk_actions_for
-from .filters import CustomerFilter
 from .forms import (
     ContractForm,
     CustomerInfoForm,
@@ -54,68 +50,18 @@ from .selectors import (
     customers_visible_to,
     get_customer_for_user,
 )
-from .tables import ApprovalQueueTable, CustomerTable
-
-DEFAULT_ORDERING = ("-registered_at", "-id")
-
+from .tables import ApprovalQueueTable
 
 # --- helpers -------------------------------------------------------------------------------
 
 
-# How deep paging reaches. A page is an OFFSET, which walks every row before it: page 2,000 of
-# a million accounts costs more than the list's bar (DESIGN.md §12). Beyond this the search and
-# filters narrow the list, and the CSV/Excel downloads hold all of it (as search engines and
-# large portals do: a bounded result window).
-MAX_PAGED_ROWS = 10_000
-
-
-class DepthLimitedPaginator(LazyPaginator):
-    """LazyPaginator (no COUNT(*): it reads one row past the page to know whether there is a
-    next one) that stops at MAX_PAGED_ROWS: a deeper page number shows the last reachable page,
-    which has no "next" and is flagged `depth_limited`."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.depth_limited = False
-
-    def page(self, number):
-        last = max(1, MAX_PAGED_ROWS // self.per_page)
-        number = self.validate_number(number or 1)
-        rows = self.object_list
-        self.object_list = _LateRowLookup(rows)
-        try:
-            page = super().page(min(number, last))
-        finally:
-            self.object_list = rows
-        if page.number == last and self._num_pages > last:
-            self._num_pages = last
-            self.depth_limited = True
-        return page
-
-
-class _LateRowLookup:
-    """A page of the list's rows as `ids IN (the page's ids)`, the ids found by the same query
-    (filters, order, OFFSET) without the wallet: PostgreSQL drops that LEFT JOIN from the
-    subquery (CustomerAccountQuerySet.with_points), so a deep page walks the customer index
-    alone and joins the wallets of its own rows only, instead of the wallet of every row before
-    it (DESIGN.md §12). A page that sorts or filters by points keeps the join where it must."""
-
-    def __init__(self, rows: BoundRows):
-        self.rows = rows
-
-    def __getitem__(self, key):
-        queryset = getattr(self.rows.data, "data", None)
-        if not (isinstance(key, slice) and key.start and isinstance(queryset, QuerySet)):
-            return self.rows[key]
-        page_ids = queryset.values("pk")[key]
-        return BoundRows(data=list(queryset.filter(pk__in=page_ids)), table=self.rows.table)
-
-
 def _paginate(table, request, per_page: int) -> None:
     try:
-        table.paginate(paginator_class=DepthLimitedPaginator, per_page=per_page, page=request.GET.get("page", 1))
+        table.paginate(
+            paginator_class=listing.DepthLimitedPaginator, per_page=per_page, page=request.GET.get("page", 1)
+        )
     except (EmptyPage, PageNotAnInteger):
-        table.paginate(paginator_class=DepthLimitedPaginator, per_page=per_page, page=1)
+        table.paginate(paginator_class=listing.DepthLimitedPaginator, per_page=per_page, page=1)
     if table.paginator.depth_limited:
         messages.info(
             request,
@@ -123,13 +69,8 @@ def _paginate(table, request, per_page: int) -> None:
                 "Paging stops after the first %(rows)s accounts of a list. Narrow it with the search or the "
                 "filters; the CSV and Excel downloads contain all of it."
             )
-            % {"rows": f"{MAX_PAGED_ROWS:,}"},
+            % {"rows": f"{listing.MAX_PAGED_ROWS:,}"},
         )
-
-
-def _shows_organization(user) -> bool:
-    managed = managed_organization_ids(user)
-    return managed is None or len(managed) > 1
 
 
 def _detail_url(customer) -> str:
@@ -180,32 +121,11 @@ def dashboard(request):
 # --- the list --------------------------------------------------------------------------------
 
 
-def _customer_table(user, queryset, **kwargs) -> CustomerTable:
-    return CustomerTable(
-        queryset,
-        show_selection=bool(bulk_actions_for(user)),
-        show_organization=_shows_organization(user),
-        **kwargs,
-    )
-
-
-def customer_list_table(user, params) -> tuple[CustomerFilter, CustomerTable]:
-    """The list as `user` sees it for the URL parameters `params` (search, filters, sort), not
-    paginated. The list page pages it; the exports (exports/customers.py) write all of it, so
-    both apply the same scope, filters, ordering and visible columns."""
-    filterset = CustomerFilter(params, queryset=customers_for_list(user).order_by(*DEFAULT_ORDERING), user=user)
-    table = _customer_table(user, filterset.qs)
-    sort = params.getlist("sort")
-    if sort:
-        table.order_by = sort
-    return filterset, table
-
-
 @capability_required(Cap.CUSTOMERS_VIEW)
 @require_GET
 def customer_list(request):
     user = request.user
-    filterset, table = customer_list_table(user, request.GET)
+    filterset, table = listing.customer_list_table(user, request.GET)
     per_page = page_size(request)
     _paginate(table, request, per_page)
     return render(
@@ -599,7 +519,7 @@ def _row_refresh(request, pk: int, message: str) -> HttpResponse:
     """Close the popup and swap the one changed row of the list (htmx out-of-band)."""
     customer = customers_for_list(request.user).get(pk=pk)
     # The same visible columns as the list the popup was opened from.
-    table = _customer_table(request.user, [customer])
+    table = listing.customer_table(request.user, [customer])
     html = render_to_string(
         "customers/partials/row_refresh.html", {"record": customer, "table": table, "message": message}, request
     )

@@ -1,6 +1,6 @@
 """The customer list's export (顧客アカウント一覧 → CSVダウンロード / EXCELダウンロード).
 
-The rows and their order come from the list's own code (`customer_list_table`: the tenant
+The rows and their order come from the list's own query (`customers.listing`: the tenant
 scope, the FilterSet and the table's sort), the columns from the table's visible columns in
 their order with the list's headers, so a filtered, sorted view exports exactly as shown.
 Each table column maps to one or more typed export columns here; the "account" column, which
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from customers.listing import customer_list_table
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal.permissions import Cap
 from msp_portal.requests import parse_ids
@@ -65,8 +66,6 @@ def customer_export_columns(table) -> list[ExportColumn]:
 def build_customer_export(user, params: QueryDict):
     """The customer list for `user` and the list's URL parameters, with its visible columns;
     repeated `ids` parameters narrow it to the selected accounts (export selected)."""
-    from customers.views import customer_list_table
-
     _filterset, table = customer_list_table(user, params)
     queryset = table.data.data
     if "ids" in params:

@@ -141,9 +141,9 @@ def test_pages_are_read_without_counting(client_for, msp_admin, msp_org):
 
 
 def test_paging_stops_at_the_reachable_depth_with_a_message(client_for, msp_admin, msp_org, monkeypatch):
-    from customers import views as customer_views
+    from customers import listing
 
-    monkeypatch.setattr(customer_views, "MAX_PAGED_ROWS", 50)
+    monkeypatch.setattr(listing, "MAX_PAGED_ROWS", 50)
     CustomerAccountFactory.create_batch(60, organization=msp_org)
     client = client_for(msp_admin)
     second = client.get(url("list"), {"per_page": 25, "page": 2}).content.decode()

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from audit.models import AuditEvent
+from customers.listing import customer_list_table
 from customers.tests.factories import CustomerAccountFactory
-from customers.views import customer_list_table
 from exports.customers import NOT_EXPORTED, customer_export_columns
 from exports.models import ExportJob, ExportStatus
 from msp_portal import dates

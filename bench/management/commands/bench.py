@@ -280,7 +280,7 @@ class Command(BaseCommand):
     def _scenarios(self) -> list[Scenario]:
         msp = self.msp_admin.organization
         msp_count = CustomerAccount.objects.filter(organization=msp).count()
-        from customers.views import MAX_PAGED_ROWS
+        from customers.listing import MAX_PAGED_ROWS
 
         deep = 2000 if not self.options["quick"] else 20
         # The admin answers a page past its last with a redirect: at fewer accounts (100,000 over
