@@ -31,3 +31,19 @@ def test_viewers_see_no_delivery_notification_and_cannot_post_one(client_for, ms
     assert (
         client.post(reverse("customer_portal:delivery_notice"), {"ids": [customer.pk], "send": "1"}).status_code == 403
     )
+
+
+def test_the_apps_register_their_actions_in_the_menu_order(msp_admin):
+    # Registered by points, customer_portal and exports (their AppConfig.ready), in that order.
+    assert [action["name"] for action in bulk_actions_for(msp_admin)] == [
+        "replenish",
+        "delivery_notice",
+        "export_selected_csv",
+        "export_selected_xlsx",
+    ]
+
+
+def test_the_detail_page_shows_the_registered_points_section_before_the_audit_trail():
+    from customers.views import DETAIL_SECTIONS
+
+    assert [section.key for section in DETAIL_SECTIONS] == ["overview", "timeline", "contract", "points", "audit"]
