@@ -25,6 +25,8 @@ urlpatterns = [
     path("<int:pk>/retry-provisioning/", views.customer_retry_provisioning, name="retry_provisioning"),
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/unarchive/", views.customer_unarchive, name="unarchive"),
+    path("<int:pk>/cancel/", views.customer_cancel_view, name="cancel"),
+    path("<int:pk>/cancellation-date/", views.customer_cancellation_date_view, name="cancellation_date"),
     # CSVダウンロード / EXCELダウンロード and 選択実行 → export selected (the exports app).
     path("export.csv", export_views.customers_csv, name="export_csv"),
     path("export.xlsx", export_views.customers_xlsx, name="export_xlsx"),

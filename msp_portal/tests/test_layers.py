@@ -35,14 +35,10 @@ KNOWN_BACK_REFERENCES = {
     # The audit trail page shows each viewer the events of the organizations they manage.
     ("audit/selectors.py", "accounts.selectors"),
     # Customer accounts reaching the apps above them, left from before the move.
-    ("customers/demo.py", "points"),
     ("customers/forms.py", "customer_portal.menus"),
     ("customers/selectors.py", "points.models"),
     ("customers/services.py", "customer_portal.menus"),
     ("customers/services.py", "customer_portal.selectors"),
-    ("customers/services.py", "points"),
-    ("customers/services.py", "points.estimates"),
-    ("customers/services.py", "points.services"),
     ("customers/tables.py", "points.estimates"),
     ("customers/urls.py", "exports"),
     ("customers/views.py", "customer_portal.menus"),
