@@ -1,6 +1,6 @@
 """The settlement previews (DESIGN.md §6): the 解約 popup shows today's settlement, the 解約予定日
 popup the one of the chosen date (the 25ths before it charged first, an estimate), and both,
-the dry run and the settlement itself are one computation (selectors.settlement_for)."""
+the dry run and the settlement itself are one computation (points.settlement.settlement_for)."""
 
 import datetime as dt
 import re
