@@ -30,26 +30,11 @@ from customers.models import CustomerAccount
 from msp_portal import dates
 from points import ledger
 from points.estimates import chargeable_on, consumption_expression, refresh_estimates
-from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, TransferKind
+from points.models import LedgerAccount, LedgerAccountKind, TransferKind
 from points.rules import rule_at
+from points.settlement import consumption_key, snapshot_for
 
 from .selectors import owing
-
-
-def consumption_key(customer_id: int, period: str) -> str:
-    return f"consume:{customer_id}:{period}"
-
-
-def snapshot_for(rule: ConsumptionRule, contracted_users: int, charge_day: dt.date, period: str) -> dict:
-    return {
-        "period": period,
-        "charge_date": charge_day.isoformat(),
-        "contracted_users": contracted_users,
-        "rule_id": rule.pk,
-        "base_points": rule.base_points,
-        "included_users": rule.included_users,
-        "points_per_extra_user": rule.points_per_extra_user,
-    }
 
 
 def charge_range(period: str, first_id: int, last_id: int, *, today: dt.date, run_id: int) -> tuple[int, int]:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from points.settlement import settlement_for
+
 from .models import JobRun
-from .selectors import MspTotal, due_cancellations, due_periods, owing_totals_by_msp, settlement_for
+from .selectors import MspTotal, due_cancellations, due_periods, owing_totals_by_msp
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from customers.cancellation import cancel_due
 from customers.models import CustomerAccount, CustomerStatus
+from customers.services import customers_suspend, customers_unsuspend
 from msp_portal import context, dates, processes
 from msp_portal.errors import DomainError
 from points import ledger
 from points.models import Transfer, TransferKind
 
-from .cancellation import cancel_due
 from .charging import charge_range
 from .models import ChunkStatus, JobKind, JobRun, JobRunChunk, JobStatus, ShortageReminder
 from .selectors import due_cancellations, due_periods, owing_range_starts
@@ -293,9 +294,14 @@ def _planned_without_jit(queryset) -> list:
         return list(queryset)
 
 
+# The accounts one suspension write flags or lifts: one UPDATE (and its row locks) per batch.
+SUSPENSION_BATCH = 1000
+
+
 def update_suspensions(run_date: dt.date) -> dict[str, int]:
     """Flag 利用停止 on active accounts negative for longer than PORTAL_SUSPENSION_GRACE_DAYS;
-    lift the flag from accounts back at or above zero."""
+    lift the flag from accounts back at or above zero. Who is found here; the flag is written
+    (re-checked under the row locks, and audited) by the customers services, a batch at a time."""
     now = timezone.now()
     limit = now - dt.timedelta(days=settings.PORTAL_SUSPENSION_GRACE_DAYS)
     first_negative = Transfer.objects.filter(
@@ -310,37 +316,14 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
         .filter(negative_since__lte=limit)
     )
     suspended = lifted = 0
-    for customer_id, negative_since in _planned_without_jit(candidates.values_list("pk", "negative_since")):
-        with transaction.atomic():
-            if CustomerAccount.objects.filter(pk=customer_id, suspended_at__isnull=True, wallet__balance__lt=0).update(
-                suspended_at=now
-            ):
-                suspended += 1
-                customer = CustomerAccount.objects.select_related("organization").get(pk=customer_id)
-                audit_record(
-                    actor=None,
-                    action="customer.suspend",
-                    obj=customer,
-                    organization=customer.organization,
-                    before={"suspended_at": None},
-                    after={"suspended_at": now, "negative_since": negative_since},
-                )
+    flagging = _planned_without_jit(candidates.values_list("pk", "negative_since"))
+    for start in range(0, len(flagging), SUSPENSION_BATCH):
+        batch = dict(flagging[start : start + SUSPENSION_BATCH])
+        suspended += customers_suspend(negative_since=batch, at=now)
     back_at_zero = CustomerAccount.objects.filter(suspended_at__isnull=False, wallet__balance__gte=0)
-    for customer_id in _planned_without_jit(back_at_zero.values_list("pk", flat=True)):
-        with transaction.atomic():
-            customer = CustomerAccount.objects.select_related("organization").get(pk=customer_id)
-            if CustomerAccount.objects.filter(
-                pk=customer_id, suspended_at__isnull=False, wallet__balance__gte=0
-            ).update(suspended_at=None):
-                lifted += 1
-                audit_record(
-                    actor=None,
-                    action="customer.unsuspend",
-                    obj=customer,
-                    organization=customer.organization,
-                    before={"suspended_at": customer.suspended_at},
-                    after={"suspended_at": None},
-                )
+    lifting = _planned_without_jit(back_at_zero.values_list("pk", flat=True))
+    for start in range(0, len(lifting), SUSPENSION_BATCH):
+        lifted += customers_unsuspend(customer_ids=lifting[start : start + SUSPENSION_BATCH])
     return {"suspended": suspended, "unsuspended": lifted}
 
 

@@ -7,15 +7,18 @@ class CustomerPortalConfig(AppConfig):
     def ready(self):
         from django.utils.translation import gettext_lazy as _
 
+        from customers import hooks
         from customers.bulk_actions import BulkAction, register_bulk_action
         from customers.services import on_contract_change
         from msp_portal.navigation import LANDING_PAGES
         from msp_portal.permissions import Cap
 
         from .access import customer_admin_landing_page
-        from .selectors import check_contract_covers_active_users
+        from .selectors import active_admins_by_customer, check_contract_covers_active_users
 
         LANDING_PAGES.append(customer_admin_landing_page)
+        # The administrators the delivery notice (customers.services) names.
+        hooks.active_admins.provide(active_admins_by_customer)
         # The contracted users may not drop below the customer's active service users.
         on_contract_change(check_contract_covers_active_users)
         # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.

@@ -8,14 +8,11 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import CompanySize, CustomerAccount, Industry
-from customers.services import INFO_FIELDS
+from customers.services import CUSTOMER_EDITABLE_FIELDS
 from msp_portal.forms import PortalForm, PortalModelForm
 from msp_portal.spreadsheets import looks_like_formula
 
 from .models import USER_NAME_MAX_LENGTH, USER_NAME_VALIDATOR
-
-# 顧客情報 as the MSP registers it (accounts), less the account code: the tenant id is fixed.
-EDITABLE_CUSTOMER_FIELDS = [name for name in INFO_FIELDS if name != "account_code"]
 
 
 def reject_markup(value: str) -> None:
@@ -43,7 +40,7 @@ class CustomerInfoForm(PortalModelForm):
 
     class Meta:
         model = CustomerAccount
-        fields = EDITABLE_CUSTOMER_FIELDS
+        fields = CUSTOMER_EDITABLE_FIELDS
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,5 +1,7 @@
-"""Writes of the customer admin portal. Each service is one transaction and audits itself; the
-"acting as customer" context (staff working in a customer's portal) comes from the request.
+"""Writes of the customer admin portal: its administrators and service users. Each service is
+one transaction and audits itself; the "acting as customer" context (staff working in a
+customer's portal) comes from the request. The customer's own information and the delivery
+notice are the customer account's (customers.services).
 
 The contracted-users rule (active service users ≤ contracted users) is enforced under a row lock
 on the customer account, so concurrent adds and imports cannot exceed it together.
@@ -8,11 +10,10 @@ on the customer account, so concurrent adds and imports cannot exceed it togethe
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -24,14 +25,12 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.services import audit_record, changed_fields
 from customers.models import CustomerAccount, CustomerStatus
-from customers.search import customer_search_text
 from msp_portal.errors import DomainError
 from msp_portal.mail import render_subject
 
 from . import csv_import
-from .forms import EDITABLE_CUSTOMER_FIELDS
 from .models import CustomerAdmin, ServiceUser, ServiceUserImport
-from .selectors import active_admins_by_customer, active_user_count
+from .selectors import active_user_count
 
 IMPORT_TTL_SECONDS = 60 * 60
 
@@ -57,34 +56,6 @@ def _check_capacity(customer: CustomerAccount, adding: int) -> None:
             )
             % {"after": active + adding, "limit": customer.contracted_users, "active": active}
         )
-
-
-# --- 基本情報 -----------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def customer_info_update(*, actor: User, customer: CustomerAccount, data: dict) -> CustomerAccount:
-    """Change the customer's own information (顧客情報; never the account code, contract or
-    reseller info). Only changed fields are written and audited; the list's search text follows."""
-    customer = _lock_customer(customer)
-    _require_active(customer)
-    fields = [name for name in EDITABLE_CUSTOMER_FIELDS if name in data and data[name] != getattr(customer, name)]
-    if not fields:
-        return customer
-    before = changed_fields(customer, fields)
-    for name in fields:
-        setattr(customer, name, data[name])
-    customer.search_text = customer_search_text(customer)
-    customer.save(update_fields=[*fields, "search_text", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="customer.info_update",
-        obj=customer,
-        organization=_actor_organization(actor, customer),
-        before=before,
-        after=changed_fields(customer, fields),
-    )
-    return customer
 
 
 def _actor_organization(actor: User, customer: CustomerAccount):
@@ -408,76 +379,3 @@ def service_user_import_confirm(*, actor: User, user_import: ServiceUserImport) 
         after={"file_name": user_import.file_name, "added": len(rows)},
     )
     return len(rows)
-
-
-# --- 納品通知 -----------------------------------------------------------------------------------
-
-
-@dataclass
-class DeliveryNoticeResult:
-    sent: list[tuple[CustomerAccount, list[str]]] = field(default_factory=list)
-    skipped: list[tuple[CustomerAccount, str]] = field(default_factory=list)
-
-
-def _delivery_notice_problem(customer: CustomerAccount, admins: list[CustomerAdmin]) -> str | None:
-    if customer.status != CustomerStatus.ACTIVE:
-        return _("The account is not active.")
-    if not (customer.contact_name and customer.contact_email):
-        return _("The basic information has no contact name or contact e-mail.")
-    if not (customer.reseller_contact_name and customer.reseller_contact_email):
-        return _("The reseller information has no contact name or contact e-mail.")
-    if not admins:
-        return _("No administrator is registered yet.")
-    return None
-
-
-def customer_delivery_notice_send(*, actor: User, customers, language: str = "ja") -> DeliveryNoticeResult:
-    """Send the delivery notice (納品通知) for each given customer account: one e-mail to the
-    customer's contact, copied (Cc) to the reseller's contact as its body says, with the account
-    code, the sign-in URL and the administrators' names and sign-in IDs (never passwords); an
-    address that is both contacts gets it once. Accounts that are not active, lack a contact
-    name or e-mail in the basic or reseller info, or have no administrator are skipped with the
-    reason. Each sent notice is recorded on the account and audited. The caller passes
-    customers already scoped to what the actor may see."""
-    customers = list(customers)
-    admins_by_customer = active_admins_by_customer([customer.pk for customer in customers])
-    login_url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("login")
-    result = DeliveryNoticeResult()
-    connection = get_connection()
-    for customer in customers:
-        admins = admins_by_customer.get(customer.pk, [])
-        problem = _delivery_notice_problem(customer, admins)
-        if problem:
-            result.skipped.append((customer, problem))
-            continue
-        to = [customer.contact_email.lower()]
-        cc = [email for email in [customer.reseller_contact_email.lower()] if email not in to]
-        recipients = to + cc
-        with translation.override(language):
-            context = {"customer": customer, "admins": admins, "login_url": login_url}
-            subject = render_subject("customer_portal/email/delivery_notice_subject.txt", context)
-            body = render_to_string("customer_portal/email/delivery_notice_body.txt", context)
-        message = EmailMessage(subject=subject, body=body, to=to, cc=cc, connection=connection)
-        try:
-            message.send()
-        except OSError:
-            result.skipped.append((customer, _("The e-mail could not be sent. Try again later.")))
-            continue
-        _record_delivery_notice(actor=actor, customer=customer, recipients=recipients, language=language)
-        result.sent.append((customer, recipients))
-    return result
-
-
-@transaction.atomic
-def _record_delivery_notice(*, actor: User, customer: CustomerAccount, recipients: list[str], language: str) -> None:
-    before = customer.last_delivery_notice_at
-    now = timezone.now()
-    CustomerAccount.objects.filter(pk=customer.pk).update(last_delivery_notice_at=now)
-    customer.last_delivery_notice_at = now
-    audit_record(
-        actor=actor,
-        action="customer.delivery_notice",
-        obj=customer,
-        before={"last_delivery_notice_at": before},
-        after={"last_delivery_notice_at": now, "recipients": recipients, "language": language},
-    )

@@ -23,6 +23,7 @@ from django_tables2.paginators import LazyPaginator
 
 from accounts.forms import PortalSetPasswordForm
 from audit.services import audit_record
+from customers import services as customer_services
 from customers.selectors import customers_visible_to
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
@@ -136,7 +137,7 @@ def info_edit(request, access):
         form = CustomerInfoForm(request.POST, instance=customer)
         if form.is_valid():
             try:
-                services.customer_info_update(actor=request.user, customer=customer, data=form.cleaned_data)
+                customer_services.customer_info_update(actor=request.user, customer=customer, data=form.cleaned_data)
             except DomainError as exc:
                 form.add_error(None, str(exc))
             else:
@@ -411,7 +412,7 @@ def delivery_notice(request):
         raise Http404
     form = DeliveryNoticeForm(request.POST if "send" in request.POST else None)
     if form.is_bound and form.is_valid():
-        result = services.customer_delivery_notice_send(
+        result = customer_services.customer_delivery_notice_send(
             actor=request.user, customers=customers, language=form.cleaned_data["language"]
         )
         return render(request, "customer_portal/delivery_notice_result_modal.html", {"result": result})

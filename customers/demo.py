@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from msp_portal.permissions import OrganizationKind, Role
-from points import ledger
 
+from . import hooks
 from .models import CompanySize, ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange, Industry
 from .search import customer_search_text
 from .services import customer_register
@@ -243,7 +243,7 @@ def _create_chunk(batch, rng, now, registrants, operator_user, supports) -> int:
         accounts.append(customer)
     with transaction.atomic():
         CustomerAccount.objects.bulk_create(accounts, batch_size=1000)
-        ledger.open_wallets(accounts)
+        hooks.wallets_open(accounts)
         changes = []
         contracts = []
         for customer in accounts:

@@ -8,7 +8,8 @@ import datetime as dt
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
@@ -21,6 +22,23 @@ from msp_portal.permissions import Cap, OrganizationKind, check_cap
 from .lifecycle import APPROVAL_QUEUE_STATUSES, AWAITING_OPERATOR_STATUSES
 from .models import ContractChange, CustomerAccount, CustomerStatusChange
 from .search import search_normalize
+
+
+def contracted_users_at(moment: dt.datetime):
+    """The contracted users in force at `moment`: the latest change at or before it; failing
+    that, the value the first later change replaced; failing that, the current count."""
+    in_force = ContractChange.objects.filter(customer=OuterRef("pk"), effective_at__lte=moment).order_by(
+        "-effective_at", "-id"
+    )
+    replaced_later = ContractChange.objects.filter(customer=OuterRef("pk"), effective_at__gt=moment).order_by(
+        "effective_at", "id"
+    )
+    return Coalesce(
+        Subquery(in_force.values("new_users")[:1]),
+        Subquery(replaced_later.values("old_users")[:1]),
+        F("contracted_users"),
+        output_field=IntegerField(),
+    )
 
 
 def customers_visible_to(user: User) -> QuerySet[CustomerAccount]:

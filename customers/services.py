@@ -9,11 +9,13 @@ same application, say). Every status change goes through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -25,10 +27,8 @@ from audit.services import audit_record
 from msp_portal.errors import DomainError, retried_atomic
 from msp_portal.mail import render_subject
 from msp_portal.permissions import OrganizationKind
-from points import ledger
-from points.estimates import refresh_estimates
-from points.services import points_return_from_application
 
+from . import hooks
 from .lifecycle import CODE_EDITABLE_STATUSES, READ_ONLY_STATUSES, TERMINAL_STATUSES, can_transition
 from .menus import MENU_KEYS
 from .models import CONTRACTED_USERS_MAX, ContractChange, CustomerAccount, CustomerStatus, CustomerStatusChange
@@ -51,22 +51,37 @@ INFO_FIELDS = [
 ]
 RESELLER_FIELDS = ["reseller_name", "reseller_contact_name", "reseller_contact_email"]
 REGISTRATION_FIELDS = [*INFO_FIELDS, "contracted_users", *RESELLER_FIELDS]
+# 顧客情報 as the customer edits it in its own portal: the account code (the tenant id) is fixed.
+CUSTOMER_EDITABLE_FIELDS = [name for name in INFO_FIELDS if name != "account_code"]
+
+
+def lock_customers(customer_ids: Iterable[int]) -> dict[int, CustomerAccount]:
+    """Lock the customer rows (only them, not the rows they join: SELECT … FOR UPDATE OF) in id
+    order, and return them by id, with their organization. Step 1 of the lock order of
+    points.ledger, which locks the ledger accounts after it."""
+    ids = sorted(set(customer_ids))
+    locked = (
+        CustomerAccount.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(pk__in=ids)
+        .order_by("pk")
+    )
+    return {customer.pk: customer for customer in locked}
 
 
 def _locked(customer: CustomerAccount | int, *, wallet: bool = False, pool: bool = False) -> CustomerAccount:
     """The account's row, locked for this transaction (a no-op lock on SQLite, whose
     IMMEDIATE transactions already serialize writers). With `wallet`, the account's wallet is
-    locked after it (the lock order of points.ledger): for the services that change what the
-    stored estimate depends on (status, contracted users), which they then rewrite; with
-    `pool`, the MSP's pool too, for an application's ending that returns its points."""
+    locked after it (the lock order of points.ledger, through `hooks.lock_with_ledger`): for
+    the services that change what the stored estimate depends on (status, contracted users,
+    cancellation date), which they then rewrite; with `pool`, the MSP's pool too, for an
+    ending that moves the account's points (an application's return, a settlement)."""
     customer_id = customer if isinstance(customer, int) else customer.pk
-    accounts = []
     if wallet or pool:
-        accounts.append(ledger.wallet_for(customer_id))
-    if pool:
-        organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
-        accounts.append(ledger.pool_for(organization_id))
-    locked, _accounts = ledger.lock_customer_and_accounts(customer_id, *accounts)
+        return hooks.lock_with_ledger(customer_id, wallet=wallet, pool=pool)
+    locked = lock_customers([customer_id]).get(customer_id)
+    if locked is None:
+        raise CustomerAccount.DoesNotExist(customer_id)
     return locked
 
 
@@ -94,7 +109,7 @@ def customer_transition(
     customer.status = to_status
     customer.save(update_fields=["status", "updated_at", *update_fields])
     # Whether the next 25th charges the account depends on its status: the stored estimate follows.
-    refresh_estimates(CustomerAccount.objects.filter(pk=customer.pk))
+    hooks.accounts_changed(CustomerAccount.objects.filter(pk=customer.pk))
     return _record_transition(customer, from_status, to_status, actor, reason)
 
 
@@ -163,7 +178,7 @@ def _audit_diff(actor, action: str, customer: CustomerAccount, diff: dict[str, t
 
 def _write_contract_change(customer: CustomerAccount, old: int | None, new: int, actor: User | None) -> None:
     now = timezone.now()
-    refresh_estimates(CustomerAccount.objects.filter(pk=customer.pk))
+    hooks.accounts_changed(CustomerAccount.objects.filter(pk=customer.pk))
     ContractChange.objects.create(
         customer=customer, old_users=old, new_users=new, effective_at=now, actor=actor, created_at=now
     )
@@ -206,7 +221,7 @@ def customer_register(*, actor: User, organization: Organization, data: dict[str
             customer.save()
     except IntegrityError:
         raise DomainError(_("This account code is already in use.")) from None
-    ledger.open_wallet(customer)
+    hooks.wallets_open([customer])
     _record_transition(customer, "", S.PENDING_APPROVAL, actor, "")
     _write_contract_change(customer, None, users, actor)
     audit_record(
@@ -267,13 +282,13 @@ def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccou
 def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> CustomerAccount:
     """Return a pending application to the MSP with a reason (差戻し); the registrant is told
     by e-mail. The MSP may correct and resubmit it, or withdraw it. Any points the application
-    holds go back to the MSP's pool (points.services.points_return_from_application)."""
+    holds go back to the MSP's pool (`hooks.application_ended`)."""
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("Enter the reason for returning the application."))
     customer = _locked(customer, pool=True)
     change = customer_transition(customer=customer, to_status=S.REJECTED, actor=actor, reason=reason)
-    points_return_from_application(actor=actor, customer=customer, status_change=change)
+    hooks.application_ended(actor=actor, customer=customer, status_change=change)
     audit_record(
         actor=actor,
         action="customer.reject",
@@ -324,7 +339,7 @@ def customer_withdraw(*, actor: User, customer: CustomerAccount, reason: str = "
     customer = _locked(customer, pool=True)
     before = customer.status
     change = customer_transition(customer=customer, to_status=S.WITHDRAWN, actor=actor, reason=(reason or "").strip())
-    points_return_from_application(actor=actor, customer=customer, status_change=change)
+    hooks.application_ended(actor=actor, customer=customer, status_change=change)
     audit_record(
         actor=actor, action="customer.withdraw", obj=customer, before={"status": before}, after={"status": S.WITHDRAWN}
     )
@@ -470,6 +485,29 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
 
 
 @retried_atomic
+def customer_info_update(*, actor: User, customer: CustomerAccount, data: dict[str, Any]) -> CustomerAccount:
+    """The customer's own change of its information (顧客情報, from the customer portal; never
+    the account code, contract or reseller info), through the checks of `customer_update`.
+    Only an active account's portal writes. Only the changed fields are saved and audited, for
+    the staff member's organization or, for a customer admin, the customer's MSP."""
+    customer = _locked(customer)
+    if customer.status != S.ACTIVE:
+        raise DomainError(_("This customer account is not active; its portal is read-only."))
+    diff = _apply_changes(customer, data, CUSTOMER_EDITABLE_FIELDS)
+    if diff:
+        _save_changes(customer, diff)
+        audit_record(
+            actor=actor,
+            action="customer.info_update",
+            obj=customer,
+            organization=getattr(actor, "organization", None) or customer.organization,
+            before={name: pair[0] for name, pair in diff.items()},
+            after={name: pair[1] for name, pair in diff.items()},
+        )
+    return customer
+
+
+@retried_atomic
 def customer_archive(*, actor: User, customer: CustomerAccount) -> CustomerAccount:
     """Hide a finished account (cancelled, withdrawn, returned, merged) from the default list.
     Nothing is deleted; it can be unarchived."""
@@ -562,6 +600,140 @@ def customer_customize_screen(*, actor: User, customer: CustomerAccount, hidden_
         after={"hidden_menus": hidden},
     )
     return customer
+
+
+# --- Suspension (利用停止) ------------------------------------------------------------------
+
+
+def _lock_where(customer_ids: Iterable[int], **condition) -> list[CustomerAccount]:
+    """The given accounts that meet `condition` as locked (step 1 of the ledger's lock order),
+    in id order, with their organization."""
+    return list(
+        CustomerAccount.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .filter(pk__in=sorted(set(customer_ids)), **condition)
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def customers_suspend(*, negative_since: Mapping[int, dt.datetime], at: dt.datetime) -> int:
+    """Flag 利用停止 from `at` on the accounts of `negative_since` (id → when its balance went
+    below zero) not flagged yet whose wallet is still below zero, judged under their row locks:
+    one UPDATE for them all, and one audit event each. The daily run's suspension step
+    (billing_jobs.services.update_suspensions) passes them a batch at a time. Returns how many
+    were flagged."""
+    flagged = _lock_where(negative_since, suspended_at__isnull=True, wallet__balance__lt=0)
+    if not flagged:
+        return 0
+    CustomerAccount.objects.filter(pk__in=[customer.pk for customer in flagged]).update(suspended_at=at)
+    for customer in flagged:
+        audit_record(
+            actor=None,
+            action="customer.suspend",
+            obj=customer,
+            organization=customer.organization,
+            before={"suspended_at": None},
+            after={"suspended_at": at, "negative_since": negative_since[customer.pk]},
+        )
+    return len(flagged)
+
+
+@transaction.atomic
+def customers_unsuspend(*, customer_ids: Iterable[int]) -> int:
+    """Lift 利用停止 from the given flagged accounts whose wallet is back at or above zero,
+    judged under their row locks: one UPDATE for them all, and one audit event each. Returns
+    how many were lifted."""
+    lifted = _lock_where(customer_ids, suspended_at__isnull=False, wallet__balance__gte=0)
+    if not lifted:
+        return 0
+    CustomerAccount.objects.filter(pk__in=[customer.pk for customer in lifted]).update(suspended_at=None)
+    for customer in lifted:
+        audit_record(
+            actor=None,
+            action="customer.unsuspend",
+            obj=customer,
+            organization=customer.organization,
+            before={"suspended_at": customer.suspended_at},
+            after={"suspended_at": None},
+        )
+    return len(lifted)
+
+
+# --- 納品通知 -----------------------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryNoticeResult:
+    sent: list[tuple[CustomerAccount, list[str]]] = field(default_factory=list)
+    skipped: list[tuple[CustomerAccount, str]] = field(default_factory=list)
+
+
+def _delivery_notice_problem(customer: CustomerAccount, admins: list) -> str | None:
+    if customer.status != S.ACTIVE:
+        return _("The account is not active.")
+    if not (customer.contact_name and customer.contact_email):
+        return _("The basic information has no contact name or contact e-mail.")
+    if not (customer.reseller_contact_name and customer.reseller_contact_email):
+        return _("The reseller information has no contact name or contact e-mail.")
+    if not admins:
+        return _("No administrator is registered yet.")
+    return None
+
+
+def customer_delivery_notice_send(*, actor: User, customers, language: str = "ja") -> DeliveryNoticeResult:
+    """Send the delivery notice (納品通知) for each given customer account: one e-mail to the
+    customer's contact, copied (Cc) to the reseller's contact as its body says, with the account
+    code, the sign-in URL and the administrators' names and sign-in IDs (never passwords;
+    `hooks.active_admins`); an address that is both contacts gets it once. Accounts that are not
+    active, lack a contact name or e-mail in the basic or reseller info, or have no
+    administrator are skipped with the reason. Each sent notice is recorded on the account and
+    audited. The caller passes customers already scoped to what the actor may see."""
+    customers = list(customers)
+    admins_by_customer = hooks.active_admins([customer.pk for customer in customers])
+    login_url = settings.PORTAL_BASE_URL.rstrip("/") + reverse("login")
+    result = DeliveryNoticeResult()
+    connection = get_connection()
+    for customer in customers:
+        admins = admins_by_customer.get(customer.pk, [])
+        problem = _delivery_notice_problem(customer, admins)
+        if problem:
+            result.skipped.append((customer, problem))
+            continue
+        to = [customer.contact_email.lower()]
+        cc = [email for email in [customer.reseller_contact_email.lower()] if email not in to]
+        recipients = to + cc
+        with translation.override(language):
+            context = {"customer": customer, "admins": admins, "login_url": login_url}
+            subject = render_subject("customers/email/delivery_notice_subject.txt", context)
+            body = render_to_string("customers/email/delivery_notice_body.txt", context)
+        message = EmailMessage(subject=subject, body=body, to=to, cc=cc, connection=connection)
+        try:
+            message.send()
+        except OSError:
+            result.skipped.append((customer, _("The e-mail could not be sent. Try again later.")))
+            continue
+        customer_record_delivery_notice(actor=actor, customer=customer, recipients=recipients, language=language)
+        result.sent.append((customer, recipients))
+    return result
+
+
+@transaction.atomic
+def customer_record_delivery_notice(
+    *, actor: User, customer: CustomerAccount, recipients: list[str], language: str
+) -> None:
+    """Record on the account that its delivery notice went to `recipients`, and audit it."""
+    before = customer.last_delivery_notice_at
+    now = timezone.now()
+    CustomerAccount.objects.filter(pk=customer.pk).update(last_delivery_notice_at=now)
+    customer.last_delivery_notice_at = now
+    audit_record(
+        actor=actor,
+        action="customer.delivery_notice",
+        obj=customer,
+        before={"last_delivery_notice_at": before},
+        after={"last_delivery_notice_at": now, "recipients": recipients, "language": language},
+    )
 
 
 # --- Notifications -------------------------------------------------------------------------

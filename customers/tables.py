@@ -47,7 +47,7 @@ STATUS_BADGE_CLASSES = {
     CustomerStatus.PROVISIONING_FAILED: "text-bg-danger",
     CustomerStatus.REJECTED: "text-bg-danger bg-opacity-75",
 }
-# 解約 of an active account, or the withdrawal of an application (billing_jobs.cancellation).
+# 解約 of an active account, or the withdrawal of an application (customers.cancellation).
 
 
 def status_badge(customer: CustomerAccount) -> SafeString:
@@ -103,7 +103,7 @@ def popup_button(
 def cancel_button(customer: CustomerAccount, caps: frozenset[Cap], url: str | None = None) -> SafeString:
     if Cap.CUSTOMERS_CANCEL not in caps or customer.status not in CANCEL_BUTTON_STATUSES:
         return SafeString()
-    url = url or reverse("billing_jobs:customer_cancel", args=[customer.pk])
+    url = url or reverse("customers:cancel", args=[customer.pk])
     return popup_button(url, gettext("Cancel account"), "cancel", "btn-outline-danger")
 
 
@@ -186,7 +186,7 @@ def _estimate_cell(record: CustomerAccount, page: ListPage) -> SafeString:
 def _cancellation_date_cell(record: CustomerAccount, page: ListPage) -> SafeString:
     date = date_format(record.cancellation_date, "Y/m/d") if record.cancellation_date else ""
     if record.status == CustomerStatus.ACTIVE and Cap.CUSTOMERS_CANCEL in page.caps:
-        url = page.url("billing_jobs:customer_cancellation_date", record.pk)
+        url = page.url("customers:cancellation_date", record.pk)
         button = popup_button(url, gettext("Set"), "cancellation-date-set")
         return format_html('<span data-testid="cancellation-date">{}</span>\n{}', date, button)
     return format_html('<span data-testid="cancellation-date">{}</span>', date)
@@ -218,7 +218,7 @@ def _actions_cell(record: CustomerAccount, page: ListPage) -> SafeString:
             html += popup_button(page.url("customers:unarchive", record.pk), gettext("Unarchive"), "unarchive")
         else:
             html += popup_button(page.url("customers:archive", record.pk), gettext("Archive"), "archive")
-    return html + cancel_button(record, page.caps, url=page.url("billing_jobs:customer_cancel", record.pk))
+    return html + cancel_button(record, page.caps, url=page.url("customers:cancel", record.pk))
 
 
 class CellColumn(tables.Column):

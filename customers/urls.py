@@ -26,6 +26,8 @@ urlpatterns = [
     path("<int:pk>/retry-provisioning/", views.customer_retry_provisioning, name="retry_provisioning"),
     path("<int:pk>/archive/", views.customer_archive, name="archive"),
     path("<int:pk>/unarchive/", views.customer_unarchive, name="unarchive"),
+    path("<int:pk>/cancel/", views.customer_cancel_view, name="cancel"),
+    path("<int:pk>/cancellation-date/", views.customer_cancellation_date_view, name="cancellation_date"),
     # The list's exports moved to the exports app (/exports/customers.csv ...).
     path("export.csv", moved("exports:customers_csv", Cap.CUSTOMERS_EXPORT)),
     path("export.xlsx", moved("exports:customers_xlsx", Cap.CUSTOMERS_EXPORT)),

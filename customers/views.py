@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import Count
 from django.http import HttpResponse
@@ -19,14 +21,18 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, OrganizationKind, capability_required, has_cap
 from msp_portal.requests import page_size, safe_next_url
 
-from . import listing, services
+from . import hooks, listing, services
 from .bulk_actions import bulk_actions_for
+from .cancellation import customer_cancel, customer_schedule_cancellation
 from .forms import (
+    CancelForm,
+    CancellationDateForm,
     ContractForm,
     CustomerInfoForm,
     CustomerRegisterForm,
@@ -37,7 +43,13 @@ from .forms import (
     SupportForm,
     WithdrawForm,
 )
-from .lifecycle import APPROVAL_QUEUE_STATUSES, AWAITING_OPERATOR_STATUSES, READ_ONLY_STATUSES
+from .lifecycle import (
+    APPROVAL_QUEUE_STATUSES,
+    AWAITING_OPERATOR_STATUSES,
+    CANCEL_BUTTON_STATUSES,
+    READ_ONLY_STATUSES,
+    WITHDRAWABLE_STATUSES,
+)
 from .models import CustomerStatus
 from .selectors import (
     approval_due_date,
@@ -526,6 +538,103 @@ def _row_refresh(request, pk: int, message: str) -> HttpResponse:
     response = HttpResponse(html)
     response["HX-Trigger"] = "portal:close-modal"
     return response
+
+
+# --- 解約 and 解約予定日 (the two cancellation popups) ------------------------------------------------
+
+
+def _cancel_back_url(request, customer) -> str:
+    """Where the popup returns: a safe `next`, the page it was opened from, else the customer's
+    detail page."""
+    return safe_next_url(request, _detail_url(customer))
+
+
+@capability_required(Cap.CUSTOMERS_CANCEL, scope=(get_customer_for_user, "pk"))
+@require_http_methods(["GET", "POST"])
+def customer_cancel_view(request, pk):
+    customer = get_customer_for_user(request.user, pk, cap=Cap.CUSTOMERS_CANCEL)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        withdrawing = customer.status in WITHDRAWABLE_STATUSES
+        try:
+            customer_cancel(actor=request.user, customer=customer, agreed=form.cleaned_data["agreed"])
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if withdrawing:
+                messages.success(
+                    request, _("The application of %(name)s was withdrawn.") % {"name": customer.company_name}
+                )
+            else:
+                messages.success(request, _("%(name)s was cancelled.") % {"name": customer.company_name})
+            return popup_done(request, _cancel_back_url(request, customer))
+    context = {
+        "customer": customer,
+        "form": form,
+        "next": _cancel_back_url(request, customer),
+        "withdraw": customer.status in WITHDRAWABLE_STATUSES,
+        "cancellable": customer.status in CANCEL_BUTTON_STATUSES,
+        # The settlement table (points.settlement): today's figures.
+        "preview": hooks.cancellation_preview(customer) if customer.status == CustomerStatus.ACTIVE else None,
+    }
+    return render(request, "customers/cancel_modal.html", context)
+
+
+@capability_required(Cap.CUSTOMERS_CANCEL, scope=(get_customer_for_user, "pk"))
+@require_http_methods(["GET", "POST"])
+def customer_cancellation_date_view(request, pk):
+    customer = get_customer_for_user(request.user, pk, cap=Cap.CUSTOMERS_CANCEL)
+    initial = {"cancellation_date": customer.cancellation_date}
+    form = CancellationDateForm(request.POST if request.method == "POST" else None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        day = form.cleaned_data["cancellation_date"]
+        try:
+            customer_schedule_cancellation(
+                actor=request.user, customer=customer, cancellation_date=day, agreed=form.cleaned_data["agreed"]
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if day is None:
+                messages.success(
+                    request, _("The cancellation date of %(name)s was cleared.") % {"name": customer.company_name}
+                )
+            else:
+                messages.success(
+                    request,
+                    _("%(name)s will be cancelled on %(date)s.")
+                    % {"name": customer.company_name, "date": day.isoformat()},
+                )
+            return popup_done(request, _cancel_back_url(request, customer))
+    date_value, day = _chosen_date(request, customer)
+    settable = customer.status == CustomerStatus.ACTIVE
+    context = {
+        "customer": customer,
+        "form": form,
+        "next": _cancel_back_url(request, customer),
+        "settable": settable,
+        "date_value": date_value,
+        # The settlement as it will be on the chosen date (an estimate when 25ths come first).
+        "preview": hooks.cancellation_preview(customer, day) if settable and day is not None else None,
+        "preview_hint": settable and day is None,
+    }
+    return render(request, "customers/cancellation_date_modal.html", context)
+
+
+def _chosen_date(request, customer):
+    """The date in the 解約予定日 field (posted, or sent by the field's own refresh as
+    ?cancellation_date=, else the date already set) and, when it is a valid future date, that
+    date for the preview."""
+    source = request.POST if request.method == "POST" else request.GET
+    if "cancellation_date" not in source:
+        day = customer.cancellation_date
+        return (day.isoformat() if day else ""), day
+    raw = source.get("cancellation_date", "")
+    try:
+        day = forms.DateField(required=False).clean(raw)
+    except ValidationError:
+        day = None
+    return raw, day if day is not None and day > dates.today() else None
 
 
 # --- the detail page -----------------------------------------------------------------------------

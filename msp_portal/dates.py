@@ -37,6 +37,13 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, min(day.day, 28) if day.day > 28 else day.day)
 
 
+def latest_due_period(run_date: dt.date) -> str:
+    """The latest period whose 25th is on or before `run_date`."""
+    if run_date.day >= CHARGE_DAY:
+        return period_of(run_date)
+    return period_of(add_months(run_date.replace(day=1), -1))
+
+
 def is_business_day(day: dt.date) -> bool:
     """Weekdays that are not Japanese national holidays."""
     return day.weekday() < 5 and not jpholiday.is_holiday(day)

@@ -8,17 +8,28 @@ class PointsConfig(AppConfig):
         from django.utils.translation import gettext_lazy as _
 
         from accounts.services import on_organization_created
+        from customers import hooks
         from customers.bulk_actions import BulkAction, register_bulk_action
         from customers.selectors import on_audit_trail
         from customers.views import DetailSection, register_detail_section
         from msp_portal.permissions import Cap
 
-        from .ledger import open_pool
+        from .estimates import refresh_estimates
+        from .ledger import lock_for_lifecycle, open_pool, open_wallets
         from .selectors import charge_entries
+        from .services import points_return_from_application
+        from .settlement import settle_for_cancellation, settlement_preview
         from .views import customer_points_context
 
         # Every MSP organization gets its pool in the transaction that creates it.
         on_organization_created(open_pool)
+        # The ledger's part of the customer accounts' lifecycle writes (customers.hooks).
+        hooks.lock_with_ledger.provide(lock_for_lifecycle)
+        hooks.accounts_changed.provide(refresh_estimates)
+        hooks.wallets_open.provide(open_wallets)
+        hooks.application_ended.provide(points_return_from_application)
+        hooks.cancellation_settle.provide(settle_for_cancellation)
+        hooks.cancellation_preview.provide(settlement_preview)
         # 必要ポイントの補充 → the ポイント数自動更新 popup (views.points_replenish).
         register_bulk_action(
             BulkAction("replenish", _("Replenish needed points"), "points:replenish", Cap.POINTS_REPLENISH, popup=True)

@@ -1,13 +1,14 @@
 """The ledger's one write primitive, its account look-ups, and the one lock order.
 
-Services (points/services.py, billing_jobs, customers.services) open a transaction,
-lock what they touch, compute amounts from the locked balances — never from what a user saw —
-and write each movement with `post`. `post` updates both balances, the per-account sequence and
-balance-after columns, and a wallet's stored estimate (the list's 「M/25の推定残ポイント数」).
+Services (points/services.py, points/settlement.py, billing_jobs, and customers.services through
+customers.hooks) open a transaction, lock what they touch, compute amounts from the locked
+balances — never from what a user saw — and write each movement with `post`. `post` updates
+both balances, the per-account sequence and balance-after columns, and a wallet's stored
+estimate (the list's 「M/25の推定残ポイント数」).
 
 The lock order, for every write that touches a customer and its ledger accounts (DESIGN.md §5.1):
 
-1. the customer rows (SELECT … FOR UPDATE, in id order);
+1. the customer rows (SELECT … FOR UPDATE, in id order: customers.services.lock_customers);
 2. the pools and wallets, in id order;
 3. the system accounts (issuance, consumed), last.
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from customers.models import CustomerAccount
+from customers.services import lock_customers
 from msp_portal.errors import DomainError
 from msp_portal.permissions import OrganizationKind
 
@@ -136,19 +137,6 @@ def lock_accounts(*accounts: LedgerAccount | int) -> dict[int, LedgerAccount]:
     return {account.pk: account for account in locked}
 
 
-def lock_customers(customer_ids: Iterable[int]) -> dict[int, CustomerAccount]:
-    """Lock the customer rows (only them, not the rows they join: SELECT … FOR UPDATE OF) in id
-    order, and return them by id, with their organization. Step 1 of the lock order."""
-    ids = sorted(set(customer_ids))
-    locked = (
-        CustomerAccount.objects.select_for_update(of=("self",))
-        .select_related("organization")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    )
-    return {customer.pk: customer for customer in locked}
-
-
 def lock_customer_and_accounts(
     customer_id: int, *accounts: LedgerAccount | int
 ) -> tuple[CustomerAccount, dict[int, LedgerAccount]]:
@@ -159,6 +147,22 @@ def lock_customer_and_accounts(
     if customer is None:
         raise CustomerAccount.DoesNotExist(customer_id)
     return customer, lock_accounts(*accounts) if accounts else {}
+
+
+def lock_for_lifecycle(customer_id: int, *, wallet: bool = False, pool: bool = False) -> CustomerAccount:
+    """A customers service's lock (customers.hooks.lock_with_ledger): the account's row, then
+    with `wallet` its wallet and with `pool` its wallet and the MSP's pool, in this module's
+    order; the row as locked. The wallet for the services that change what the stored estimate
+    depends on (status, contracted users, cancellation date), which they then rewrite; the pool
+    for an ending that moves the account's points (an application's return, a settlement)."""
+    accounts = []
+    if wallet or pool:
+        accounts.append(wallet_for(customer_id))
+    if pool:
+        organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
+        accounts.append(pool_for(organization_id))
+    locked, _accounts = lock_customer_and_accounts(customer_id, *accounts)
+    return locked
 
 
 def fingerprint(payload: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ refused (`ledger.find_replay`).
 
 Points move only on accounts in `POINTS_STATUSES` (provisioning, provisioning failed, active):
 an application holds none, and a cancelled or merged account's wallet moves only by its
-settlement (billing_jobs.cancellation).
+settlement (points.settlement).
 """
 
 from __future__ import annotations

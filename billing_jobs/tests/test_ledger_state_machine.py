@@ -26,9 +26,9 @@ from hypothesis.stateful import (
 )
 
 from accounts.tests.factories import OrganizationFactory, UserFactory
-from billing_jobs.cancellation import customer_cancel, customer_schedule_cancellation
 from billing_jobs.services import run_billing
 from customers import services as customer_services
+from customers.cancellation import customer_cancel, customer_schedule_cancellation
 from customers.lifecycle import POINTS_STATUSES, WITHDRAWABLE_STATUSES
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates

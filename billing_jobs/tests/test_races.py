@@ -48,7 +48,7 @@ def clients(client_for, msp_admin):
 
 
 def cancel(customer):
-    url = reverse("billing_jobs:customer_cancel", args=[customer.pk])
+    url = reverse("customers:cancel", args=[customer.pk])
     return lambda client: client.post(url, {"agreed": "on"}, **HTMX)
 
 
@@ -122,7 +122,7 @@ def test_cancelling_while_the_contracted_users_change(msp_org, clients):
 
 def test_cancelling_while_the_cancellation_date_is_set_and_cleared(msp_org, clients):
     def schedule(index, customer):
-        url = reverse("billing_jobs:customer_cancellation_date", args=[customer.pk])
+        url = reverse("customers:cancellation_date", args=[customer.pk])
         data = {"action": "clear"} if index == 3 else {"cancellation_date": f"2027-01-{10 + index}", "agreed": "on"}
         return lambda client: client.post(url, data, **HTMX)
 

@@ -7,10 +7,10 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from billing_jobs.cancellation import customer_cancel
 from billing_jobs.models import JobRun, JobStatus
 from billing_jobs.selectors import due_periods, missing_charges
 from billing_jobs.services import charge_period, run_billing
+from customers.cancellation import customer_cancel
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 from points import ledger

@@ -1,6 +1,6 @@
 """The settlement previews (DESIGN.md §6): the 解約 popup shows today's settlement, the 解約予定日
 popup the one of the chosen date (the 25ths before it charged first, an estimate), and both,
-the dry run and the settlement itself are one computation (selectors.settlement_for)."""
+the dry run and the settlement itself are one computation (points.settlement.settlement_for)."""
 
 import datetime as dt
 import re
@@ -10,11 +10,11 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from billing_jobs.cancellation import customer_schedule_cancellation
-from billing_jobs.selectors import settlement_for
 from billing_jobs.services import run_billing
+from customers.cancellation import customer_schedule_cancellation
 from customers.models import CustomerAccount
 from points.models import Transfer, TransferKind
+from points.settlement import settlement_for
 
 from .factories import active_customer, at, balance_of
 
@@ -38,7 +38,7 @@ def customer(msp_org):
 
 
 def date_url(customer, day: str | None = None) -> str:
-    url = f"/jobs/customers/{customer.pk}/cancellation-date/"
+    url = f"/customers/{customer.pk}/cancellation-date/"
     return url if day is None else f"{url}?cancellation_date={day}"
 
 
@@ -69,7 +69,7 @@ def test_a_cancellation_dated_the_25th_comes_before_that_days_charge(client_for,
 
 def test_the_immediate_cancel_popup_keeps_todays_figures(client_for, msp_admin, customer):
     customer_schedule_cancellation(actor=msp_admin, customer=customer, cancellation_date=D(2027, 1, 31), agreed=True)
-    html = client_for(msp_admin).get(f"/jobs/customers/{customer.pk}/cancel/", headers=HTMX).content.decode()
+    html = client_for(msp_admin).get(f"/customers/{customer.pk}/cancel/", headers=HTMX).content.decode()
     assert figures(html) == {"topup": "0", "forfeit": "50"}
     assert "推定" not in html
 

@@ -6,8 +6,8 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from conftest import PASSWORD
-from customer_portal.services import customer_delivery_notice_send
 from customer_portal.tests.factories import CustomerAdminFactory
+from customers.services import customer_delivery_notice_send
 from customers.tests.factories import CustomerAccountFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,9 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from customers import services as customer_services
 from customers.selectors import customer_search, customers_visible_to
+from msp_portal.errors import DomainError
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +83,34 @@ def test_the_account_code_and_contract_cannot_be_changed_here(client_for, custom
 
 def test_wrong_method_is_rejected(client_for, customer_admin, portal_customer):
     assert client_for(customer_admin).post(_url("info", portal_customer)).status_code == 405
+
+
+@pytest.mark.parametrize("changes", [{"company_name": "   "}, {"email_domain": ""}])
+def test_the_portal_edit_refuses_what_the_msp_side_edit_refuses(customer_admin, msp_admin, portal_customer, changes):
+    """One writer of the customer information: the portal's edit (customers.services.
+    customer_info_update) runs the checks of the MSP's (customer_update)."""
+    with pytest.raises(DomainError):
+        customer_services.customer_update(actor=msp_admin, customer=portal_customer, changes=changes)
+    with pytest.raises(DomainError):
+        customer_services.customer_info_update(actor=customer_admin, customer=portal_customer, data=changes)
+    portal_customer.refresh_from_db()
+    assert portal_customer.company_name == "株式会社ポータル顧客"
+    assert not AuditEvent.objects.filter(action__in=["customer.update", "customer.info_update"]).exists()
+
+
+@pytest.mark.parametrize("changes", [{"account_code": "hijack"}, {"contracted_users": 999}, {"reseller_name": "別"}])
+def test_the_portal_edit_refuses_what_only_the_msp_changes(customer_admin, portal_customer, changes):
+    with pytest.raises(DomainError):
+        customer_services.customer_info_update(actor=customer_admin, customer=portal_customer, data=changes)
+    portal_customer.refresh_from_db()
+    assert (portal_customer.account_code, portal_customer.contracted_users) == ("portal-customer", 5)
+    assert not AuditEvent.objects.filter(action="customer.info_update").exists()
+
+
+def test_a_cancelled_customers_portal_edit_is_refused(customer_admin, portal_customer):
+    portal_customer.status = "cancelled"
+    portal_customer.save(update_fields=["status"])
+    with pytest.raises(DomainError):
+        customer_services.customer_info_update(
+            actor=customer_admin, customer=portal_customer, data={"company_name": "株式会社変更後"}
+        )

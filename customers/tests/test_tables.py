@@ -14,8 +14,8 @@ ROW_URL_NAMES = [
     "customers:archive",
     "customers:unarchive",
     "points:change",
-    "billing_jobs:customer_cancellation_date",
-    "billing_jobs:customer_cancel",
+    "customers:cancellation_date",
+    "customers:cancel",
 ]
 
 

@@ -35,10 +35,6 @@ KNOWN_BACK_REFERENCES = {
     # The audit trail page shows each viewer the events of the organizations they manage.
     ("audit/selectors.py", "accounts.selectors"),
     # Customer accounts reaching the apps above them, left from before the move.
-    ("customers/demo.py", "points"),
-    ("customers/services.py", "points"),
-    ("customers/services.py", "points.estimates"),
-    ("customers/services.py", "points.services"),
 }
 
 

@@ -11,9 +11,9 @@ from accounts.services import staff_invite
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from billing_jobs.emails import send_shortage_reminder
 from billing_jobs.models import ShortageReminder
-from customer_portal.services import customer_admin_send_password_mail, customer_delivery_notice_send
+from customer_portal.services import customer_admin_send_password_mail
 from customer_portal.tests.factories import CustomerAdminFactory
-from customers.services import send_registrant_email
+from customers.services import customer_delivery_notice_send, send_registrant_email
 from customers.tests.factories import CustomerAccountFactory
 from msp_portal.permissions import OrganizationKind
 

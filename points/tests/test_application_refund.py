@@ -5,9 +5,9 @@ these wallets are filled the way earlier versions let them be: a plain transfer.
 import pytest
 
 from audit.models import AuditEvent
-from billing_jobs.cancellation import customer_cancel
 from billing_jobs.tests.factories import move
 from customers import services as customer_services
+from customers.cancellation import customer_cancel
 from customers.models import CustomerAccount, CustomerStatusChange
 from points import ledger
 from points.models import Transfer, TransferKind

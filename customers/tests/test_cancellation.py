@@ -4,13 +4,12 @@ import pytest
 import time_machine
 
 from audit.models import AuditEvent
-from billing_jobs.cancellation import customer_cancel, customer_schedule_cancellation
+from billing_jobs.tests.factories import active_customer, assert_ledger_consistent, at, balance_of, buy, move
+from customers.cancellation import customer_cancel, customer_schedule_cancellation
 from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
 from msp_portal.errors import DomainError
 from points import ledger
 from points.models import Transfer, TransferKind
-
-from .factories import active_customer, assert_ledger_consistent, at, balance_of, buy, move
 
 pytestmark = pytest.mark.django_db
 

@@ -1,13 +1,10 @@
 """Cancellation (解約, DESIGN.md §6): immediate, scheduled, and the daily run's due ones.
 
-Settlement, in the same transaction as the status change and under the locks of the ledger's
-one order (the customer row, then its wallet and the MSP's pool, then `consumed`): first every
-charge the account still owes (`selectors.settlement_for`: each 25th it was active on that no
-run has charged yet, however old), then a negative balance is topped up from the MSP's pool
-(`settlement_topup`; only here may a pool go below zero) and a positive one forfeited
-(`settlement_forfeit`), so the wallet ends at exactly 0. The settlement's idempotency key
-`settle:<customer id>` makes a second settlement impossible, and once the account is cancelled
-no point moves on it again (points.services, and the run's eligibility, billing_jobs.selectors).
+Cancelling an active account settles it, in the same transaction as the status change and
+under the locks of the ledger's one order (the customer row, then its wallet and the MSP's
+pool): every charge it still owes is posted, then the wallet is settled to exactly 0 from or to
+the pool (`hooks.cancellation_settle`: points.settlement). Once the account is cancelled no
+point moves on it again. A pending or returned application is withdrawn instead.
 """
 
 from __future__ import annotations
@@ -19,21 +16,13 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import audit_record
-from customers.lifecycle import WITHDRAWABLE_STATUSES
-from customers.models import CustomerAccount, CustomerStatus
-from customers.services import customer_transition, customer_withdraw
 from msp_portal import dates
 from msp_portal.errors import DomainError, retried_atomic
-from points import ledger
-from points.estimates import refresh_estimates
-from points.models import LedgerAccountKind, TransferKind
 
-from .charging import consumption_key, snapshot_for
-from .selectors import settlement_for
-
-
-def settlement_key(customer_id: int) -> str:
-    return f"settle:{customer_id}"
+from . import hooks
+from .lifecycle import WITHDRAWABLE_STATUSES
+from .models import CustomerAccount, CustomerStatus
+from .services import _locked, customer_transition, customer_withdraw
 
 
 def _require_agreement(agreed: bool) -> None:
@@ -47,54 +36,16 @@ def _settle_and_cancel(
 ) -> CustomerAccount | None:
     """Charge what is owed, settle to 0 and mark the account cancelled. Returns None when the
     account is no longer active (cancelled meanwhile by someone else)."""
-    organization_id = CustomerAccount.objects.values_list("organization_id", flat=True).get(pk=customer_id)
-    wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
-    consumed = ledger.system_account(LedgerAccountKind.CONSUMED)
-    customer, locked = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
+    customer = _locked(customer_id, wallet=True, pool=True)
     if customer.status != CustomerStatus.ACTIVE:
         return None
-    locked_consumed = ledger.lock_accounts(consumed)[consumed.pk]
-    wallet, pool = locked[wallet.pk], locked[pool.pk]
-    settlement = settlement_for(
-        customer, today=today, cancellation_date=customer.cancellation_date if scheduled else None
+    settled_before, settled_after = hooks.cancellation_settle(
+        actor=actor,
+        customer=customer,
+        today=today,
+        cancellation_date=customer.cancellation_date if scheduled else None,
     )
-    for charge in settlement.charges:
-        ledger.post(
-            kind=TransferKind.CONSUMPTION,
-            debit=wallet,
-            credit=locked_consumed,
-            amount=charge.amount,
-            idempotency_key=consumption_key(customer_id, charge.period),
-            customer=customer_id,
-            period=charge.period,
-            snapshot=snapshot_for(charge.rule, charge.users, charge.charge_day, charge.period),
-        )
-    balance = wallet.balance
-    before = {
-        "status": customer.status,
-        "points_balance": settlement.balance,
-        "cancellation_date": customer.cancellation_date,
-    }
-    if balance < 0:
-        ledger.post(
-            kind=TransferKind.SETTLEMENT_TOPUP,
-            debit=pool,
-            credit=wallet,
-            amount=-balance,
-            idempotency_key=settlement_key(customer_id),
-            actor=actor,
-            customer=customer_id,
-        )
-    elif balance > 0:
-        ledger.post(
-            kind=TransferKind.SETTLEMENT_FORFEIT,
-            debit=wallet,
-            credit=locked_consumed,
-            amount=balance,
-            idempotency_key=settlement_key(customer_id),
-            actor=actor,
-            customer=customer_id,
-        )
+    before = {"status": customer.status, **settled_before, "cancellation_date": customer.cancellation_date}
     customer.cancelled_at = cancelled_at
     if not scheduled:
         customer.cancellation_date = None
@@ -105,21 +56,14 @@ def _settle_and_cancel(
         reason=_("Scheduled cancellation date reached") if scheduled else _("Cancelled immediately"),
         update_fields=["cancelled_at", "cancellation_date"],
     )
-    refresh_estimates(CustomerAccount.objects.filter(pk=customer_id), today=today)
+    hooks.accounts_changed(CustomerAccount.objects.filter(pk=customer_id), today=today)
     audit_record(
         actor=actor,
         action="customer.cancel",
         obj=customer,
         organization=customer.organization,
         before=before,
-        after={
-            "status": CustomerStatus.CANCELLED,
-            "points_balance": 0,
-            "settlement_topup": max(0, -balance),
-            "settlement_forfeit": max(0, balance),
-            "charged_before_settlement": {charge.period: charge.amount for charge in settlement.charges},
-            "scheduled": scheduled,
-        },
+        after={"status": CustomerStatus.CANCELLED, **settled_after, "scheduled": scheduled},
     )
     return customer
 
@@ -148,7 +92,7 @@ def customer_cancel(*, actor: User, customer: CustomerAccount, agreed: bool) -> 
 def _withdraw(*, actor: User, customer_id: int) -> CustomerAccount:
     """A pending or returned application: withdrawn through the lifecycle's own service."""
     customer = customer_withdraw(actor=actor, customer=CustomerAccount(pk=customer_id))
-    refresh_estimates(CustomerAccount.objects.filter(pk=customer_id))
+    hooks.accounts_changed(CustomerAccount.objects.filter(pk=customer_id))
     return customer
 
 
@@ -164,7 +108,7 @@ def customer_schedule_cancellation(
         if cancellation_date <= dates.today():
             raise DomainError(_("The cancellation date must be a future date."))
     # The wallet too: its stored estimate is rewritten below (the lock order of points.ledger).
-    locked, _accounts = ledger.lock_customer_and_accounts(customer.pk, ledger.wallet_for(customer))
+    locked = _locked(customer, wallet=True)
     if locked.status != CustomerStatus.ACTIVE:
         raise DomainError(_("Only an active account can have a cancellation date."))
     if locked.cancellation_date is not None and locked.cancellation_date <= dates.today():
@@ -174,7 +118,7 @@ def customer_schedule_cancellation(
     before = {"cancellation_date": locked.cancellation_date}
     locked.cancellation_date = cancellation_date
     locked.save(update_fields=["cancellation_date", "updated_at"])
-    refresh_estimates(CustomerAccount.objects.filter(pk=locked.pk))
+    hooks.accounts_changed(CustomerAccount.objects.filter(pk=locked.pk))
     audit_record(
         actor=actor,
         action="customer.schedule_cancellation" if cancellation_date else "customer.clear_cancellation",

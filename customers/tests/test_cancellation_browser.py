@@ -9,12 +9,11 @@ import time_machine
 from playwright.sync_api import expect
 
 from billing_jobs.services import run_billing
+from billing_jobs.tests.factories import active_customer, buy, move
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 from points import ledger
 from points.models import Transfer, TransferKind
-
-from .factories import active_customer, buy, move
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,57 @@
+"""What the customer accounts need done by the apps above them: the ledger's part of a
+lifecycle write (points), and the customer's administrators (customer_portal). Each hook is
+filled by its app's AppConfig.ready (points.apps.PointsConfig, customer_portal.apps), so that
+customers imports none of them (the layers of msp_portal/tests/test_layers.py).
+
+A hook that nobody filled raises instead of doing nothing: skipping one would silently skip a
+money movement (a settlement, an application's refund) or a lock of the ledger's order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+
+class Hook:
+    """One function a higher app provides (`provide`); calling the hook calls it."""
+
+    def __init__(self, name: str, provider: str):
+        self.name, self.provider = name, provider
+        self._function: Callable[..., Any] | None = None
+
+    def provide(self, function: Callable[..., Any]) -> None:
+        self._function = function
+
+    def __call__(self, *args, **kwargs):
+        if self._function is None:
+            raise ImproperlyConfigured(f"customers.hooks.{self.name} is not provided: is {self.provider} installed?")
+        return self._function(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Hook {self.name}>"
+
+
+# lock_with_ledger(customer_id, *, wallet: bool, pool: bool) -> CustomerAccount: lock the
+# account's row and then its wallet (and with `pool` the MSP's pool), in the ledger's one lock
+# order (points.ledger), in the caller's transaction; the row as locked.
+lock_with_ledger = Hook("lock_with_ledger", "points")
+# accounts_changed(queryset, today=None): the status, contracted users or cancellation date of
+# these accounts changed; what the ledger derives from them (the stored estimate) follows.
+accounts_changed = Hook("accounts_changed", "points")
+# wallets_open(customers): open the wallet of each new account, in its creating transaction.
+wallets_open = Hook("wallets_open", "points")
+# application_ended(*, actor, customer, status_change): an application was withdrawn or
+# returned; the points it holds go back to the MSP (the caller locked row, wallet and pool).
+application_ended = Hook("application_ended", "points")
+# cancellation_settle(*, actor, customer, today, cancellation_date) -> (before, after): charge
+# what the cancelled account owes and settle its wallet to 0 (the caller locked row, wallet and
+# pool); the points detail its audit event records.
+cancellation_settle = Hook("cancellation_settle", "points")
+# cancellation_preview(customer, cancellation_date=None) -> dict: what that settlement would
+# post, for the 解約 and 解約予定日 popups.
+cancellation_preview = Hook("cancellation_preview", "points")
+# active_admins(customer_ids) -> {customer id: [admin, ...]}: the customers' active
+# administrators, whom the delivery notice names.
+active_admins = Hook("active_admins", "customer_portal")
