@@ -31,14 +31,14 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 
 from accounts.models import Organization
 from customers.models import ContractChange, CustomerAccount, CustomerStatus
 from msp_portal import dates
 from points.estimates import chargeable_on, charged_for
 from points.models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
-from points.rules import rule_at
+from points.rules import consumption_expression, rule_at
 
 
 def latest_due_period(run_date: dt.date) -> str:
@@ -97,12 +97,6 @@ def owing_range_starts(period: str, lowest_id: int, size: int) -> list[int]:
         return [lowest_id + number * size for number in buckets]
 
 
-def amount_expression(rule: ConsumptionRule):
-    return Value(rule.base_points) + Greatest(F("charge_users") - Value(rule.included_users), Value(0)) * Value(
-        rule.points_per_extra_user
-    )
-
-
 def owing(period: str, queryset: QuerySet[CustomerAccount] | None = None) -> QuerySet[CustomerAccount]:
     """Eligible accounts not yet charged for `period`, annotated with `charge_users` and
     `charge_amount` (what the charge will be)."""
@@ -113,7 +107,7 @@ def owing(period: str, queryset: QuerySet[CustomerAccount] | None = None) -> Que
         queryset.filter(chargeable_on(charge_day))
         .filter(~charged_for(period))
         .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
-        .annotate(charge_amount=amount_expression(rule))
+        .annotate(charge_amount=consumption_expression(rule, "charge_users"))
     )
 
 
