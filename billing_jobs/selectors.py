@@ -28,7 +28,6 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Greatest
 
 from accounts.models import Organization
 from customers.models import CustomerAccount, CustomerStatus
@@ -36,8 +35,7 @@ from customers.selectors import contracted_users_at
 from msp_portal import dates
 from msp_portal.dates import latest_due_period
 from points.estimates import chargeable_on, charged_for
-from points.models import ConsumptionRule
-from points.rules import rule_at
+from points.rules import consumption_expression, rule_at
 
 
 def due_periods(run_date: dt.date, depth: int | None = None) -> list[str]:
@@ -72,12 +70,6 @@ def owing_range_starts(period: str, lowest_id: int, size: int) -> list[int]:
         return [lowest_id + number * size for number in buckets]
 
 
-def amount_expression(rule: ConsumptionRule):
-    return Value(rule.base_points) + Greatest(F("charge_users") - Value(rule.included_users), Value(0)) * Value(
-        rule.points_per_extra_user
-    )
-
-
 def owing(period: str, queryset: QuerySet[CustomerAccount] | None = None) -> QuerySet[CustomerAccount]:
     """Eligible accounts not yet charged for `period`, annotated with `charge_users` and
     `charge_amount` (what the charge will be)."""
@@ -88,7 +80,7 @@ def owing(period: str, queryset: QuerySet[CustomerAccount] | None = None) -> Que
         queryset.filter(chargeable_on(charge_day))
         .filter(~charged_for(period))
         .annotate(charge_users=contracted_users_at(dates.start_of_day(charge_day)))
-        .annotate(charge_amount=amount_expression(rule))
+        .annotate(charge_amount=consumption_expression(rule, "charge_users"))
     )
 
 

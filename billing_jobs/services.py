@@ -14,10 +14,10 @@ Every step is idempotent: re-running a date, or running it twice at once, posts 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -32,8 +32,8 @@ from customers.models import CustomerAccount, CustomerStatus
 from customers.services import customers_suspend, customers_unsuspend
 from msp_portal import context, dates, processes
 from msp_portal.errors import DomainError
-from points import ledger
-from points.models import Transfer, TransferKind
+from points.models import Transfer
+from points.services import points_auto_replenish
 
 from .charging import charge_range
 from .models import ChunkStatus, JobKind, JobRun, JobRunChunk, JobStatus, ShortageReminder
@@ -330,57 +330,25 @@ def update_suspensions(run_date: dt.date) -> dict[str, int]:
 # --- Reminder days -----------------------------------------------------------------------------
 
 
-@dataclass
-class ReplenishResult:
-    replenished: int = 0
-    points: int = 0
-    skipped: list[int] = field(default_factory=list)
+# Accounts a transaction of the auto-replenish holds: few enough that a pool's lock is short.
+AUTO_REPLENISH_BATCH = 200
 
 
-def auto_replenish_key(run_date: dt.date, customer_id: int) -> str:
-    return f"auto-replenish:{run_date.isoformat()}:{customer_id}"
-
-
-def auto_replenish(run_date: dt.date) -> ReplenishResult:
-    """For active accounts with auto-replenish on and a negative estimate, allocate exactly
-    −estimate from the MSP pool, if the pool can pay; otherwise skip (and report) them."""
-    result = ReplenishResult()
+def auto_replenish(run_date: dt.date) -> dict[str, int]:
+    """The accounts that asked for auto-replenish and whose estimate is negative, in (MSP,
+    account) order, replenished by `points_auto_replenish` in batches: each gets −estimate from
+    its MSP's pool if the pool can pay, and is skipped (and counted) if not."""
     candidates = CustomerAccount.objects.filter(
         status=CustomerStatus.ACTIVE, auto_replenish=True, wallet__estimated_balance__lt=0
     ).order_by("organization_id", "pk")
-    for customer_id, organization_id in candidates.values_list("pk", "organization_id").iterator():
-        key = auto_replenish_key(run_date, customer_id)
-        if Transfer.objects.filter(idempotency_key=key).exists():
-            continue
-        wallet, pool = ledger.wallet_for(customer_id), ledger.pool_for(organization_id)
-        with transaction.atomic():
-            customer, locked = ledger.lock_customer_and_accounts(customer_id, wallet, pool)
-            need = -locked[wallet.pk].estimated_balance
-            if customer.status != CustomerStatus.ACTIVE or need <= 0:
-                continue
-            if locked[pool.pk].balance < need:
-                result.skipped.append(customer_id)
-                continue
-            ledger.post(
-                kind=TransferKind.ALLOCATE,
-                debit=locked[pool.pk],
-                credit=locked[wallet.pk],
-                amount=need,
-                idempotency_key=key,
-                customer=customer_id,
-                memo="auto-replenish",
-            )
-            audit_record(
-                actor=None,
-                action="points.auto_replenish",
-                obj=customer,
-                organization=customer.organization,
-                before={"estimated_balance": -need},
-                after={"estimated_balance": 0, "points": need},
-            )
-            result.replenished += 1
-            result.points += need
-    return result
+    counts = {"auto_replenished": 0, "auto_replenished_points": 0, "auto_replenish_skipped": 0}
+    ids = candidates.values_list("pk", flat=True).iterator(chunk_size=AUTO_REPLENISH_BATCH)
+    while batch := list(itertools.islice(ids, AUTO_REPLENISH_BATCH)):
+        result = points_auto_replenish(customer_ids=batch, run_date=run_date)
+        counts["auto_replenished"] += len(result.transfers)
+        counts["auto_replenished_points"] += result.total
+        counts["auto_replenish_skipped"] += len(result.skipped)
+    return counts
 
 
 def queue_shortage_reminders(run_date: dt.date) -> int:
@@ -409,10 +377,4 @@ def queue_shortage_reminders(run_date: dt.date) -> int:
 def run_reminder_day(run_date: dt.date) -> dict[str, int]:
     if run_date.day not in settings.PORTAL_REMINDER_DAYS:
         return {}
-    result = auto_replenish(run_date)
-    return {
-        "auto_replenished": result.replenished,
-        "auto_replenished_points": result.points,
-        "auto_replenish_skipped": len(result.skipped),
-        "reminders": queue_shortage_reminders(run_date),
-    }
+    return {**auto_replenish(run_date), "reminders": queue_shortage_reminders(run_date)}

@@ -13,13 +13,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Concat, Greatest
+from django.db.models.functions import Concat
 
 from customers.models import CustomerAccount, CustomerStatus
 from msp_portal import dates
 
-from .models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
-from .rules import rule_at
+from .models import LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from .rules import consumption_expression, rule_at
 
 
 def chargeable_on(charge_day: dt.date) -> Q:
@@ -30,12 +30,6 @@ def chargeable_on(charge_day: dt.date) -> Q:
         Q(status=CustomerStatus.ACTIVE)
         & Q(activated_at__lt=dates.start_of_day(charge_day))
         & (Q(cancellation_date__isnull=True) | Q(cancellation_date__gt=charge_day))
-    )
-
-
-def consumption_expression(rule: ConsumptionRule):
-    return Value(rule.base_points) + Greatest(F("contracted_users") - Value(rule.included_users), Value(0)) * Value(
-        rule.points_per_extra_user
     )
 
 
@@ -69,6 +63,22 @@ def next_charge_expression(today: dt.date):
         When(chargeable_on(next_25), then=charge_next_month),
         default=Value(0),
     )
+
+
+def estimate_after_charge(period: str, today: dt.date):
+    """The charge the estimate deducts once `period` is charged, as an annotation of customer
+    accounts, when that is known without looking further (`next_charge_expression`: before
+    this month's 25th it is this 25th's charge; once this month is charged, next month's);
+    None when the charged period is an older catch-up, whose estimate refresh_estimates
+    recomputes."""
+    this_25, next_25 = dates.next_charge_days(today)
+    if today < this_25:
+        day = this_25
+    elif period == dates.period_of(this_25):
+        day = next_25
+    else:
+        return None
+    return Case(When(chargeable_on(day), then=consumption_expression(rule_at(day))), default=Value(0))
 
 
 def refresh_estimates(queryset: QuerySet[CustomerAccount] | None = None, *, today: dt.date | None = None) -> int:

@@ -15,9 +15,9 @@ The lock order, for every write that touches a customer and its ledger accounts 
 `lock_customer_and_accounts` takes 1 and 2 in that order, and `lock_accounts` alone takes 2
 then 3, so two writers never wait for each other in opposite orders. A status check that
 decides whether points may move is made on the customer row returned by the lock, never on a
-copy read before it. The monthly run's chunks (billing_jobs.charging) lock only wallets (in id
-order) and then `consumed`, and never wait for a customer row: they cannot close a cycle with
-a writer that holds one.
+copy read before it. The monthly run's chunks (billing_jobs.charging, set-based through
+`points.charges`) lock only wallets (in id order) and then `consumed`, and never wait for a
+customer row: they cannot close a cycle with a writer that holds one.
 """
 
 from __future__ import annotations

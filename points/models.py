@@ -258,4 +258,7 @@ class ConsumptionRule(models.Model):
         return f"{self.effective_from}: {self.base_points}+max(0,n-{self.included_users})×{self.points_per_extra_user}"
 
     def consumption(self, contracted_users: int) -> int:
-        return self.base_points + max(0, contracted_users - self.included_users) * self.points_per_extra_user
+        """Points an account with `contracted_users` consumes under this rule (points.rules)."""
+        from .rules import consumption
+
+        return consumption(self, contracted_users)

@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization, User
 from audit.services import audit_record
 from customers.lifecycle import POINTS_STATUSES
-from customers.models import CustomerAccount, CustomerStatusChange
+from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
 from msp_portal import dates
 from msp_portal.errors import DomainError, retried_atomic
 
@@ -264,8 +264,13 @@ class ReplenishLine:
 
 @dataclass
 class ReplenishResult:
+    """What a replenish did: one line per account (`points` moved, 0 for an account that needed
+    nothing or was skipped), and for the auto-replenish the accounts skipped because their
+    MSP's pool could not pay (`points_replenish` refuses the whole batch instead)."""
+
     lines: list[ReplenishLine] = field(default_factory=list)
     replayed: bool = False
+    skipped: list[int] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -278,6 +283,10 @@ class ReplenishResult:
 
 def replenish_key(batch_key: str, customer_id: int) -> str:
     return f"replenish:{batch_key}:{customer_id}"
+
+
+def auto_replenish_key(run_date: dt.date, customer_id: int) -> str:
+    return f"auto-replenish:{run_date.isoformat()}:{customer_id}"
 
 
 def _wallets_for(customer_ids: list[int]) -> dict[int, LedgerAccount]:
@@ -308,6 +317,62 @@ def replenish_plan(customers: Iterable[CustomerAccount]) -> list[ReplenishLine]:
     return lines
 
 
+@dataclass
+class _ReplenishLocks:
+    """The rows a replenish holds, as locked: customers by id, pools by MSP, wallets by customer."""
+
+    customers: dict[int, CustomerAccount]
+    pools: dict[int, LedgerAccount]
+    wallets: dict[int, LedgerAccount]
+
+
+def _lock_for_replenish(customer_ids: list[int]) -> _ReplenishLocks:
+    """Lock the customers, then their MSPs' pools and their wallets (the lock order of
+    points.ledger), opening any missing wallet first."""
+    # An account's MSP never changes: read before the locks, to know which pools to lock.
+    organization_ids = sorted(
+        set(CustomerAccount.objects.filter(pk__in=customer_ids).values_list("organization_id", flat=True))
+    )
+    pools = {org_id: ledger.pool_for(org_id) for org_id in organization_ids}
+    wallets = _wallets_for(customer_ids)
+    customers = ledger.lock_customers(customer_ids)
+    locked = ledger.lock_accounts(*pools.values(), *wallets.values())
+    return _ReplenishLocks(
+        customers=customers,
+        pools={org_id: locked[pool.pk] for org_id, pool in pools.items()},
+        wallets={pk: locked[wallet.pk] for pk, wallet in wallets.items()},
+    )
+
+
+def _needed(locks: _ReplenishLocks, customer_ids: Iterable[int], statuses) -> list[ReplenishLine]:
+    """−estimate for each account in `statuses` whose estimate is negative, 0 for the others:
+    status, balance and estimate as read under the locks."""
+    lines = []
+    for pk in customer_ids:
+        wallet, row = locks.wallets[pk], locks.customers[pk]
+        points = max(0, -wallet.estimated_balance) if row.status in statuses else 0
+        lines.append(ReplenishLine(pk, row.organization_id, wallet.balance, wallet.estimated_balance, points))
+    return lines
+
+
+def _post_replenish(
+    locks: _ReplenishLocks, line: ReplenishLine, *, idempotency_key: str, request_hash: str, actor, memo: str
+) -> None:
+    """Allocate the line's points from its MSP's pool to its wallet (both locked), which brings
+    the wallet's estimate to 0."""
+    line.transfer = ledger.post(
+        kind=TransferKind.ALLOCATE,
+        debit=locks.pools[line.organization_id],
+        credit=locks.wallets[line.customer_id],
+        amount=line.points,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        actor=actor,
+        customer=line.customer_id,
+        memo=memo,
+    )
+
+
 @retried_atomic
 def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount], batch_key: str) -> ReplenishResult:
     """Replenish needed points (必要ポイントの補充, DESIGN.md §5.5): for each account whose
@@ -324,15 +389,7 @@ def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount]
             _("Select at most %(max)s customer accounts at a time.") % {"max": f"{MAX_REPLENISH_ACCOUNTS:,}"}
         )
     request_hash = ledger.fingerprint({"op": "replenish", "customers": customer_ids})
-    # An account's MSP never changes: read before the locks, to know which pools to lock.
-    organization_ids = sorted(
-        set(CustomerAccount.objects.filter(pk__in=customer_ids).values_list("organization_id", flat=True))
-    )
-    pools = {org_id: ledger.pool_for(org_id) for org_id in organization_ids}
-    wallets = _wallets_for(customer_ids)
-    # The lock order of points.ledger: the customer rows, then the pools and wallets.
-    rows = ledger.lock_customers(customer_ids)
-    locked = ledger.lock_accounts(*pools.values(), *wallets.values())
+    locks = _lock_for_replenish(customer_ids)
 
     keys = [replenish_key(batch_key, pk) for pk in customer_ids]
     done = list(Transfer.objects.filter(idempotency_key__in=keys))
@@ -349,35 +406,24 @@ def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount]
             line.points = line.transfer.amount if line.transfer else 0
         return ReplenishResult(lines=lines, replayed=True)
 
-    # Status, balance and estimate as read under the locks.
-    lines: list[ReplenishLine] = []
-    for pk in customer_ids:
-        wallet = locked[wallets[pk].pk]
-        row = rows[pk]
-        estimate = wallet.estimated_balance
-        points = max(0, -estimate) if row.status in POINTS_STATUSES else 0
-        lines.append(ReplenishLine(pk, row.organization_id, wallet.balance, estimate, points))
-
+    lines = _needed(locks, customer_ids, POINTS_STATUSES)
     needed_by_pool: dict[int, int] = {}
     for line in lines:
         needed_by_pool[line.organization_id] = needed_by_pool.get(line.organization_id, 0) + line.points
     for org_id, needed in needed_by_pool.items():
-        available = locked[pools[org_id].pk].balance
+        available = locks.pools[org_id].balance
         if needed > available:
             raise PoolShortage(available=available, needed=needed)
 
     for line in lines:
         if line.points == 0:
             continue
-        line.transfer = ledger.post(
-            kind=TransferKind.ALLOCATE,
-            debit=locked[pools[line.organization_id].pk],
-            credit=locked[wallets[line.customer_id].pk],
-            amount=line.points,
+        _post_replenish(
+            locks,
+            line,
             idempotency_key=replenish_key(batch_key, line.customer_id),
             request_hash=request_hash,
             actor=actor,
-            customer=line.customer_id,
             memo="replenish",
         )
         _audit_replenish(actor, line, batch_key)
@@ -399,6 +445,53 @@ def _audit_replenish(actor, line: ReplenishLine, batch_key: str) -> None:
             "estimate_before": line.estimate,
         },
     )
+
+
+@retried_atomic
+def points_auto_replenish(*, customer_ids: Iterable[int], run_date: dt.date) -> ReplenishResult:
+    """The auto-replenish of the reminder day `run_date` (DESIGN.md §5.6), for a batch of
+    accounts (at most MAX_REPLENISH_ACCOUNTS) in one transaction: each active account whose
+    estimate, read under the locks, is negative gets exactly −estimate from its MSP's pool if
+    the pool can still pay it, taken in (MSP, account) order; the others are skipped
+    (`skipped`), not refused. The job's own write: no actor. Keys
+    `auto-replenish:<date>:<account>`, checked under the locks: an account is replenished at
+    most once a day, however often the day's run is repeated."""
+    customer_ids = sorted(set(customer_ids))
+    if len(customer_ids) > MAX_REPLENISH_ACCOUNTS:
+        raise ValueError(f"at most {MAX_REPLENISH_ACCOUNTS} accounts a batch, not {len(customer_ids)}")
+    result = ReplenishResult()
+    if not customer_ids:
+        return result
+    locks = _lock_for_replenish(customer_ids)
+    keys = [auto_replenish_key(run_date, pk) for pk in customer_ids]
+    done = set(Transfer.objects.filter(idempotency_key__in=keys).values_list("customer_id", flat=True))
+    lines = _needed(locks, (pk for pk in customer_ids if pk not in done), (CustomerStatus.ACTIVE,))
+    for line in sorted(lines, key=lambda line: (line.organization_id, line.customer_id)):
+        result.lines.append(line)
+        if line.points == 0:
+            continue
+        if locks.pools[line.organization_id].balance < line.points:
+            result.skipped.append(line.customer_id)
+            line.points = 0
+            continue
+        _post_replenish(
+            locks,
+            line,
+            idempotency_key=auto_replenish_key(run_date, line.customer_id),
+            request_hash="",
+            actor=None,
+            memo="auto-replenish",
+        )
+        customer = locks.customers[line.customer_id]
+        audit_record(
+            actor=None,
+            action="points.auto_replenish",
+            obj=customer,
+            organization=customer.organization,
+            before={"estimated_balance": line.estimate},
+            after={"estimated_balance": 0, "points": line.points},
+        )
+    return result
 
 
 @retried_atomic

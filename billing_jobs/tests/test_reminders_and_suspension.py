@@ -7,11 +7,12 @@ from django.core import mail
 from accounts.tests.factories import UserFactory
 from audit.models import AuditEvent
 from billing_jobs.models import ShortageReminder
-from billing_jobs.services import auto_replenish_key, run_billing, update_suspensions
+from billing_jobs.services import run_billing, update_suspensions
 from customers.models import CustomerAccount
 from points import ledger
 from points.estimates import refresh_estimates
 from points.models import Transfer, TransferKind
+from points.services import auto_replenish_key
 
 from .factories import active_customer, assert_ledger_consistent, at, buy, move
 

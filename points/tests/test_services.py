@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 from django.utils import translation
 
@@ -210,6 +212,49 @@ def test_replenish_computes_from_the_estimate_at_the_time_not_from_the_preview(m
     customer = CustomerAccount.objects.with_points().get(pk=customer.pk)
     assert preview[0].points == 30
     assert customer.estimated_balance == 0 and customer.points_balance == 30
+
+
+def test_auto_replenish_pays_each_account_its_pool_can_still_pay_in_order_and_skips_the_others(msp_org):
+    fund(msp_org, 70)
+    first = _short_customer(msp_org, users=30)
+    second = _short_customer(msp_org, users=50)  # the 40 left cannot pay it
+    third = _short_customer(msp_org, users=40)
+    day = dt.date(2026, 11, 20)
+    result = services.points_auto_replenish(customer_ids=[third.pk, second.pk, first.pk], run_date=day)
+    assert (len(result.transfers), result.total, result.skipped) == (2, 70, [second.pk])
+    assert [CustomerAccount.objects.with_points().get(pk=c.pk).estimated_balance for c in (first, second, third)] == [
+        0,
+        -50,
+        0,
+    ]
+    transfer = Transfer.objects.get(idempotency_key=services.auto_replenish_key(day, first.pk))
+    assert (transfer.kind, transfer.amount, transfer.memo, transfer.actor) == (
+        TransferKind.ALLOCATE,
+        30,
+        "auto-replenish",
+        None,
+    )
+    event = AuditEvent.objects.get(action="points.auto_replenish", customer=first)
+    assert (event.before, event.after) == ({"estimated_balance": -30}, {"estimated_balance": 0, "points": 30})
+    assert pool_balance(msp_org) == 0
+    assert ledger_problems() == []
+
+
+def test_auto_replenish_moves_points_once_a_day_and_only_for_active_accounts(msp_org):
+    fund(msp_org, 1000)
+    active = _short_customer(msp_org, users=30)
+    provisioning = CustomerAccountFactory(organization=msp_org, status=CustomerStatus.PROVISIONING)
+    LedgerAccount.objects.filter(customer=provisioning).update(estimated_balance=-20)
+    day = dt.date(2026, 11, 20)
+    services.points_auto_replenish(customer_ids=[active.pk, provisioning.pk], run_date=day)
+    # Short again the same day (the contract grew): the day's key has been used.
+    LedgerAccount.objects.filter(customer=active).update(estimated_balance=-5)
+    again = services.points_auto_replenish(customer_ids=[active.pk, provisioning.pk], run_date=day)
+    assert (again.transfers, again.total) == ([], 0)
+    assert Transfer.objects.filter(kind=TransferKind.ALLOCATE, customer=active).count() == 1
+    assert not Transfer.objects.filter(customer=provisioning).exists()
+    nextday = services.points_auto_replenish(customer_ids=[active.pk], run_date=day + dt.timedelta(days=4))
+    assert nextday.total == 5
 
 
 def test_an_adjustment_needs_a_reason_and_moves_against_issuance(msp_org, operator_user):

@@ -907,7 +907,7 @@ class Command(BaseCommand):
         import psycopg
 
         from points.models import ConsumptionRule
-        from points.rules import rule_at
+        from points.rules import consumption_sql, rule_at
 
         charge_day = dates.charge_date(period)
         rule = rule_at(charge_day)
@@ -926,14 +926,17 @@ class Command(BaseCommand):
             "per_user": rule.points_per_extra_user,
             "next_day": next_day,
             "next_moment": dates.start_of_day(next_day),
-            "next_base": next_rule.base_points,
-            "next_included": next_rule.included_users,
-            "next_per_user": next_rule.points_per_extra_user,
         }
         dsn = _maintenance_dsn(connection.settings_dict).rsplit("/", 1)[0] + f"/{database}"
         with psycopg.connect(dsn) as conn:
             started = time.perf_counter()
-            conn.execute(BASELINE_CHARGE_SQL, params)
+            conn.execute(
+                BASELINE_CHARGE_SQL.format(
+                    amount=consumption_sql(rule, "u.users"),
+                    next_amount=consumption_sql(next_rule, "c.contracted_users"),
+                ),
+                params,
+            )
             conn.commit()
             return time.perf_counter() - started
 
@@ -982,7 +985,7 @@ def _query_dict(params: dict) -> QueryDict:
 BASELINE_CHARGE_SQL = """
 WITH due AS (
     SELECT c.id AS customer_id, w.id AS wallet_id, w.balance AS wallet_balance, w.last_seq AS wallet_seq,
-           u.users, %(base)s + GREATEST(u.users - %(included)s, 0) * %(per_user)s AS amount
+           u.users, {amount} AS amount
     FROM accounts_customeraccount c
     JOIN points_ledgeraccount w ON w.customer_id = c.id AND w.kind = 'wallet'
     CROSS JOIN LATERAL (
@@ -1023,7 +1026,7 @@ wallets AS (
         estimated_balance = w.balance - i.amount - CASE
             WHEN c.status = 'active' AND c.activated_at < %(next_moment)s
                  AND (c.cancellation_date IS NULL OR c.cancellation_date > %(next_day)s)
-            THEN %(next_base)s + GREATEST(c.contracted_users - %(next_included)s, 0) * %(next_per_user)s
+            THEN {next_amount}
             ELSE 0 END
     FROM inserted i JOIN accounts_customeraccount c ON c.id = i.customer_id
     WHERE w.id = i.debit_account_id

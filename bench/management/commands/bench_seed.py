@@ -30,7 +30,8 @@ from accounts.models import Membership, Organization, User
 from customers.search import search_normalize
 from msp_portal import dates
 from msp_portal.permissions import OrganizationKind, Role
-from points.rules import rule_at
+from points.models import ConsumptionRule
+from points.rules import consumption_sql, rule_at
 
 BENCH_PASSWORD = "bench-portal-2026"  # noqa: S105 - a throwaway login for benchmark databases
 BENCH_MSP_ADMIN = "bench-msp-admin@example.com"
@@ -63,10 +64,18 @@ def bench_database_name(name: str) -> bool:
     return "bench" in name
 
 
-def _due_sql(*, status: str, activated_at: str, cancellation_date: str, users: str) -> str:
+def _due_sql(
+    *,
+    status: str,
+    activated_at: str,
+    cancellation_date: str,
+    users: str,
+    this_rule: ConsumptionRule,
+    next_rule: ConsumptionRule,
+) -> str:
     """The charge the estimate deducts today, as points.estimates.next_charge_expression computes
     it (the latest due month is not charged yet, so on or after this month's 25th it is still
-    owed), over the given columns."""
+    owed), over the given columns, under the rules of this month's and next month's 25th."""
 
     def chargeable(day: str) -> str:
         return (
@@ -74,15 +83,9 @@ def _due_sql(*, status: str, activated_at: str, cancellation_date: str, users: s
             f"AND ({cancellation_date} IS NULL OR {cancellation_date} > %({day})s::date))"
         )
 
-    def charge(prefix: str) -> str:
-        return (
-            f"(%({prefix}_charge_base)s + GREATEST({users} - %({prefix}_charge_included)s, 0)"
-            f" * %({prefix}_charge_per_user)s)"
-        )
-
     return (
-        f"CASE WHEN {chargeable('this_25')} THEN {charge('this')} "
-        f"WHEN NOT %(before_this_25)s AND {chargeable('next_25')} THEN {charge('next')} ELSE 0 END"
+        f"CASE WHEN {chargeable('this_25')} THEN {consumption_sql(this_rule, users)} "
+        f"WHEN NOT %(before_this_25)s AND {chargeable('next_25')} THEN {consumption_sql(next_rule, users)} ELSE 0 END"
     )
 
 
@@ -260,19 +263,13 @@ class Command(BaseCommand):
             "next_25": next_25,
             "this_25_start": dates.start_of_day(this_25),
             "next_25_start": dates.start_of_day(next_25),
-            "this_charge_base": this_rule.base_points,
-            "this_charge_included": this_rule.included_users,
-            "this_charge_per_user": this_rule.points_per_extra_user,
-            "next_charge_base": next_rule.base_points,
-            "next_charge_included": next_rule.included_users,
-            "next_charge_per_user": next_rule.points_per_extra_user,
             "before_this_25": today < this_25,
             "grace": dt.timedelta(days=settings.PORTAL_SUSPENSION_GRACE_DAYS),
         }
         self._generate(params, charge_days)
         self._customers(params)
         self._histories()
-        self._ledger(params, charge_days)
+        self._ledger(params, charge_days, this_rule, next_rule)
         with connection.cursor() as cursor:
             for table in ("accounts_customeraccount", "points_ledgeraccount"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
@@ -315,10 +312,7 @@ class Command(BaseCommand):
             params[f"m{index}"] = moment
             charged = f"(activated_at < %(m{index})s::timestamptz AND (ended_at IS NULL OR ended_at >= %(m{index})s::timestamptz))"
             charged_terms.append(f"{charged} AS ch{index}")
-            charge_terms.append(
-                f"({rule.base_points} + GREATEST(users - {rule.included_users}, 0) * {rule.points_per_extra_user})"
-                f" AS amt{index}"
-            )
+            charge_terms.append(f"{consumption_sql(rule, 'users')} AS amt{index}")
         extra = "".join(f", {term}" for term in charged_terms + charge_terms)
         self._timed(
             "generate",
@@ -473,7 +467,9 @@ class Command(BaseCommand):
             """,
         )
 
-    def _ledger(self, params: dict, charge_days: list[dt.date]) -> None:
+    def _ledger(
+        self, params: dict, charge_days: list[dt.date], this_rule: ConsumptionRule, next_rule: ConsumptionRule
+    ) -> None:
         # Each pool buys 2,000 points per account it holds (a little more than it hands out).
         self._timed(
             "purchases",
@@ -503,6 +499,8 @@ class Command(BaseCommand):
                     activated_at="c.activated_at",
                     cancellation_date="c.cancellation_date",
                     users="c.contracted_users",
+                    this_rule=this_rule,
+                    next_rule=next_rule,
                 )
             ),
             params,
