@@ -4,13 +4,10 @@
 from __future__ import annotations
 
 from django.db.models import Count, Sum
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 
-from customers.selectors import get_customer_for_user
 from msp_portal.permissions import Cap, capability_required
 
 from .models import JobRun
@@ -40,29 +37,3 @@ def run_detail(request, pk: int):
         "billing_jobs/run_detail.html",
         {"job": job, "chunk_summary": chunk_summary, "failed_chunks": failed_chunks},
     )
-
-
-def _moved(request, name: str, customer_id: int) -> HttpResponseRedirect:
-    """307, so that a POST is posted again to the new address rather than lost, with the query
-    string kept. Another tenant's account is not found here either."""
-    customer = get_customer_for_user(request.user, customer_id, cap=Cap.CUSTOMERS_CANCEL)
-    url = reverse(name, args=[customer.pk])
-    if request.META.get("QUERY_STRING"):
-        url = f"{url}?{request.META['QUERY_STRING']}"
-    return HttpResponseRedirect(url, status=307)
-
-
-# The cancellation popups' addresses before they moved to the customers app (/customers/<id>/…),
-# for old links and pages still open in a browser. Checked as the popups are.
-
-
-@capability_required(Cap.CUSTOMERS_CANCEL, scope=(get_customer_for_user, "customer_id"))
-@require_http_methods(["GET", "POST"])
-def customer_cancel_moved(request, customer_id: int):
-    return _moved(request, "customers:cancel", customer_id)
-
-
-@capability_required(Cap.CUSTOMERS_CANCEL, scope=(get_customer_for_user, "customer_id"))
-@require_http_methods(["GET", "POST"])
-def customer_cancellation_date_moved(request, customer_id: int):
-    return _moved(request, "customers:cancellation_date", customer_id)

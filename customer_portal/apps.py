@@ -9,7 +9,6 @@ class CustomerPortalConfig(AppConfig):
 
         from customers import hooks
         from customers.bulk_actions import BulkAction, register_bulk_action
-        from customers.services import on_contract_change
         from msp_portal.navigation import LANDING_PAGES
         from msp_portal.permissions import Cap
 
@@ -20,7 +19,7 @@ class CustomerPortalConfig(AppConfig):
         # The administrators the delivery notice (customers.services) names.
         hooks.active_admins.provide(active_admins_by_customer)
         # The contracted users may not drop below the customer's active service users.
-        on_contract_change(check_contract_covers_active_users)
+        hooks.contract_checks.add(check_contract_covers_active_users)
         # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.
         register_bulk_action(
             BulkAction(

@@ -21,8 +21,8 @@ def active_user_count(customer: CustomerAccount) -> int:
 
 
 def check_contract_covers_active_users(customer: CustomerAccount, contracted_users: int) -> None:
-    """Refuse contracted users fewer than the active service users (registered with
-    customers.services.on_contract_change; the customer row is locked by the caller, and adding
+    """Refuse contracted users fewer than the active service users (added to
+    customers.hooks.contract_checks; the customer row is locked by the caller, and adding
     a service user locks it too, so the count cannot change under this check)."""
     active = active_user_count(customer)
     if contracted_users < active:

@@ -1,9 +1,10 @@
-"""What the customer accounts need done by the apps above them: the ledger's part of a
-lifecycle write (points), and the customer's administrators (customer_portal). Each hook is
+"""What the customer accounts need done or told by the apps above them: the ledger's part of a
+lifecycle write (points), the customer's administrators and the contract's floor
+(customer_portal), the charges in the audit trail (points). Each hook is
 filled by its app's AppConfig.ready (points.apps.PointsConfig, customer_portal.apps), so that
 customers imports none of them (the layers of msp_portal/tests/test_layers.py).
 
-A hook that nobody filled raises instead of doing nothing: skipping one would silently skip a
+A `Hook` that nobody filled raises instead of doing nothing: skipping one would silently skip a
 money movement (a settlement, an application's refund) or a lock of the ledger's order."""
 
 from __future__ import annotations
@@ -33,6 +34,25 @@ class Hook:
         return f"<Hook {self.name}>"
 
 
+class Listeners:
+    """Functions any number of higher apps add (`add`); calling calls each in the order added
+    (their apps' order in INSTALLED_APPS) and returns their results. None added is none called."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self._functions: list[Callable[..., Any]] = []
+
+    def add(self, function: Callable[..., Any]) -> None:
+        if function not in self._functions:
+            self._functions.append(function)
+
+    def __call__(self, *args, **kwargs) -> list:
+        return [function(*args, **kwargs) for function in self._functions]
+
+    def __repr__(self) -> str:
+        return f"<Listeners {self.name}>"
+
+
 # lock_with_ledger(customer_id, *, wallet: bool, pool: bool) -> CustomerAccount: lock the
 # account's row and then its wallet (and with `pool` the MSP's pool), in the ledger's one lock
 # order (points.ledger), in the caller's transaction; the row as locked.
@@ -55,3 +75,12 @@ cancellation_preview = Hook("cancellation_preview", "points")
 # active_admins(customer_ids) -> {customer id: [admin, ...]}: the customers' active
 # administrators, whom the delivery notice names.
 active_admins = Hook("active_admins", "customer_portal")
+
+# contract_checks(customer, contracted_users): before the contracted users change, each may
+# refuse with DomainError (customer_portal: not fewer than the active service users). Called with
+# the customer row locked, so what they count cannot change meanwhile.
+contract_checks = Listeners("contract_checks")
+# audit_trail_entries(customer, limit) -> [entry, ...]: what the customer's audit trail shows
+# beside its audit events, shaped like events (created_at, action, before, after ...), newest
+# first (points: the monthly charges, which the run audits per chunk rather than per account).
+audit_trail_entries = Listeners("audit_trail_entries")

@@ -5,7 +5,6 @@ its bulk actions all start here, so they can never disagree about who sees what 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from django.conf import settings
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery
@@ -19,6 +18,7 @@ from audit.models import AuditEvent
 from msp_portal import dates
 from msp_portal.permissions import Cap, OrganizationKind, check_cap
 
+from . import hooks
 from .lifecycle import APPROVAL_QUEUE_STATUSES, AWAITING_OPERATOR_STATUSES
 from .models import ContractChange, CustomerAccount, CustomerStatusChange
 from .search import search_normalize
@@ -124,21 +124,10 @@ def customer_contract_history(customer: CustomerAccount) -> QuerySet[ContractCha
     return customer.contract_changes.select_related("actor").order_by("-effective_at", "-id")
 
 
-# What later apps add to a customer's audit trail beside its audit events (points: the monthly
-# charges, which the run audits per chunk rather than per account). Each source gives, for a
-# customer and a limit, entries shaped like events (created_at, action, before, after ...),
-# newest first. Registered from their AppConfig.ready.
-_audit_trail_sources: list[Callable[[CustomerAccount, int], list]] = []
-
-
-def on_audit_trail(source: Callable[[CustomerAccount, int], list]) -> None:
-    if source not in _audit_trail_sources:
-        _audit_trail_sources.append(source)
-
-
 def customer_audit_trail(customer: CustomerAccount, limit: int = 100) -> list:
-    """The customer's audit events and the registered sources' entries, newest first."""
+    """The customer's audit events and what the apps above add (hooks.audit_trail_entries),
+    newest first."""
     entries = list(AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
-    for source in _audit_trail_sources:
-        entries.extend(source(customer, limit))
+    for added in hooks.audit_trail_entries(customer, limit):
+        entries.extend(added)
     return sorted(entries, key=lambda entry: entry.created_at, reverse=True)[:limit]

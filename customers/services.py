@@ -10,7 +10,7 @@ same application, say). Every status change goes through
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -447,18 +447,6 @@ def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -
     return customer
 
 
-# What later apps check before the contracted users change (customer_portal: not fewer than
-# the active service users). Registered from their AppConfig.ready; each raises DomainError to
-# refuse. Called with the customer row locked, so what they count cannot change meanwhile.
-_contract_checks: list[Callable[[CustomerAccount, int], None]] = []
-
-
-def on_contract_change(check: Callable[[CustomerAccount, int], None]) -> None:
-    """Register `check(customer, new_contracted_users)`, run inside `customer_change_contract`."""
-    if check not in _contract_checks:
-        _contract_checks.append(check)
-
-
 @retried_atomic
 def customer_change_contract(*, actor: User, customer: CustomerAccount, contracted_users: int) -> CustomerAccount:
     """Change the contracted users (契約ユーザ数更新), effective now, kept as a ContractChange
@@ -469,8 +457,7 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
     old = customer.contracted_users
     if new == old:
         raise DomainError(_("The number of contracted users is already %(users)s.") % {"users": f"{old:,}"})
-    for check in _contract_checks:
-        check(customer, new)
+    hooks.contract_checks(customer, new)
     customer.contracted_users = new
     customer.save(update_fields=["contracted_users", "updated_at"])
     _write_contract_change(customer, old, new, actor)

@@ -97,14 +97,19 @@ class _MovedRedirect(HttpResponseRedirect):
     status_code = 308
 
 
-def moved(pattern_name: str, cap: Cap):
+def moved(pattern_name: str, cap: Cap, *, scope=None, renamed: dict[str, str] | None = None):
     """A view for an address that moved: it sends the request on to `pattern_name` with the same
-    arguments and query string. It asks the same capability as the new address, so the old one
-    tells nobody more than the new one would."""
+    arguments (`renamed` maps an old argument name to the new one) and query string. It asks the
+    same capability and `scope` (capability_required) as the new address, so the old one tells
+    nobody more than the new one would: an object outside the user's scope is a 404 here too."""
 
-    @capability_required(cap)
+    @capability_required(cap, scope=scope)
     def view(request, **kwargs):
-        url = reverse(pattern_name, kwargs=kwargs)
+        if scope is not None:
+            helper, argument = scope
+            helper(request.user, kwargs[argument])
+        renames = renamed or {}
+        url = reverse(pattern_name, kwargs={renames.get(name, name): value for name, value in kwargs.items()})
         query = request.META.get("QUERY_STRING", "")
         return _MovedRedirect(f"{url}?{query}" if query else url)
 

@@ -10,7 +10,6 @@ class PointsConfig(AppConfig):
         from accounts.services import on_organization_created
         from customers import hooks
         from customers.bulk_actions import BulkAction, register_bulk_action
-        from customers.selectors import on_audit_trail
         from customers.views import DetailSection, register_detail_section
         from msp_portal.permissions import Cap
 
@@ -42,4 +41,4 @@ class PointsConfig(AppConfig):
             ),
             before="audit",
         )
-        on_audit_trail(charge_entries)
+        hooks.audit_trail_entries.add(charge_entries)

@@ -519,8 +519,8 @@ class ChargeEntry:
 
 
 def charge_entries(customer: CustomerAccount, limit: int) -> list[ChargeEntry]:
-    """The customer's latest consumption charges as audit-trail entries (registered with
-    customers.selectors.on_audit_trail)."""
+    """The customer's latest consumption charges as audit-trail entries (added to
+    customers.hooks.audit_trail_entries)."""
     charges = (
         Transfer.objects.filter(customer=customer, kind=TransferKind.CONSUMPTION)
         .order_by("-created_at", "-id")

@@ -70,15 +70,15 @@ def test_the_popups_old_addresses_send_to_the_customers_app_keeping_the_query_an
 ):
     client = client_for(msp_admin)
     response = client.get(f"/jobs/customers/{customer.pk}/{old}/?cancellation_date=2026-12-01&next=/dashboard/")
-    assert response.status_code == 307
+    assert response.status_code == 308
     assert response["Location"] == f"/customers/{customer.pk}/{new}/?cancellation_date=2026-12-01&next=/dashboard/"
-    # 307: the browser posts again to the new address, so a posted popup is not lost.
-    assert client.post(f"/jobs/customers/{customer.pk}/{old}/", {"agreed": "on"}).status_code == 307
+    # 308: the browser posts again to the new address, so a posted popup is not lost.
+    assert client.post(f"/jobs/customers/{customer.pk}/{old}/", {"agreed": "on"}).status_code == 308
 
 
 def test_the_old_addresses_follow_through_to_the_cancellation(client_for, msp_admin, customer):
     response = client_for(msp_admin).post(f"/jobs/customers/{customer.pk}/cancel/", {"agreed": "on"}, follow=True)
-    assert response.redirect_chain[0] == (f"/customers/{customer.pk}/cancel/", 307)
+    assert response.redirect_chain[0] == (f"/customers/{customer.pk}/cancel/", 308)
     customer.refresh_from_db()
     assert customer.status == CustomerStatus.CANCELLED
 
