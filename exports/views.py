@@ -1,7 +1,7 @@
 """Export downloads and background export jobs.
 
 `csv_export` and `xlsx_export` serve any registered dataset; the list pages mount them with
-their dataset (e.g. /customers/export.csv). A background job's page, its progress fragment
+their dataset (e.g. /exports/customers.csv). A background job's page, its progress fragment
 (polled by htmx) and its download are for the user who requested it only: anyone else gets a
 404, as for any object outside their scope.
 """

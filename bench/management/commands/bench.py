@@ -55,7 +55,7 @@ from customers.models import CustomerAccount
 from msp_portal import dates
 
 LIST_URL = "/customers/"
-CSV_URL = "/customers/export.csv"
+CSV_URL = "/exports/customers.csv"
 # Rows each Excel child writes, untimed, before its measured export.
 WARM_UP_ROWS = 2_000
 ADMIN_URL = "/bench-admin/customers/customeraccount/"
