@@ -24,8 +24,7 @@ from msp_portal import dates
 from points import charges, ledger
 from points.estimates import refresh_estimates
 from points.models import LedgerAccount, LedgerAccountKind, TransferKind
-from points.rules import rule_at
-from points.settlement import consumption_key, snapshot_for
+from points.rules import consumption_key, rule_at, snapshot_for
 
 from .selectors import owing
 

@@ -27,6 +27,7 @@ from customers.models import CustomerAccount
 from . import ledger
 from .estimates import estimate_after_charge, refresh_estimates
 from .models import LedgerAccount, LedgerAccountKind
+from .rules import CONSUMPTION_KEY_PREFIX
 
 _INSERT_CONSUMPTION = """
 WITH owing AS ({owing_sql}),
@@ -37,7 +38,7 @@ inserted AS (
         credit_seq, credit_balance_after, snapshot, reverses_id
     )
     SELECT owing.wallet_id, %s::bigint, owing.amount, 'consumption', owing.customer_id, %s::text, '', '',
-        NULL, %s::timestamptz, 'consume:' || owing.customer_id::text || ':' || %s::text, '',
+        NULL, %s::timestamptz, %s || owing.customer_id::text || ':' || %s::text, '',
         owing.wallet_seq + 1, owing.wallet_balance - owing.amount, NULL, NULL,
         %s::jsonb || jsonb_build_object('contracted_users', owing.users),
         NULL
@@ -133,7 +134,15 @@ def charge_set(
         )
         cursor.execute(
             _INSERT_CONSUMPTION.format(owing_sql=owing_sql, estimate_sql=estimate_sql),
-            [*owing_params, consumed.pk, period, now, period, json.dumps(snapshot, cls=DjangoJSONEncoder)],
+            [
+                *owing_params,
+                consumed.pk,
+                period,
+                now,
+                CONSUMPTION_KEY_PREFIX,
+                period,
+                json.dumps(snapshot, cls=DjangoJSONEncoder),
+            ],
         )
         owed, moved, posted, total, charged_ids = cursor.fetchone()
         if not owed == moved == posted:

@@ -90,3 +90,27 @@ def rule_at(day: dt.date) -> ConsumptionRule:
 def consumption_for(contracted_users: int, day: dt.date) -> int:
     """Points an account with `contracted_users` consumes on the 25th `day`."""
     return consumption(rule_at(day), contracted_users)
+
+
+# A charge's idempotency key is this prefix, the account's id, ":" and the period (the monthly
+# run's set-based statement, points.charges, builds the same key in SQL).
+CONSUMPTION_KEY_PREFIX = "consume:"
+
+
+def consumption_key(customer_id: int, period: str) -> str:
+    """The idempotency key of an account's charge of `period`: the monthly run's
+    (billing_jobs.charging) and a settlement's alike, so a period is charged once."""
+    return f"{CONSUMPTION_KEY_PREFIX}{customer_id}:{period}"
+
+
+def snapshot_for(rule: ConsumptionRule, contracted_users: int, charge_day: dt.date, period: str) -> dict:
+    """What a consumption transfer records of the inputs of its charge."""
+    return {
+        "period": period,
+        "charge_date": charge_day.isoformat(),
+        "contracted_users": contracted_users,
+        "rule_id": rule.pk,
+        "base_points": rule.base_points,
+        "included_users": rule.included_users,
+        "points_per_extra_user": rule.points_per_extra_user,
+    }

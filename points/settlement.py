@@ -24,27 +24,8 @@ from msp_portal import dates
 
 from . import ledger
 from .models import ConsumptionRule, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
-from .rules import rule_at
+from .rules import consumption_key, rule_at, snapshot_for
 from .selectors import pool_balance
-
-
-def consumption_key(customer_id: int, period: str) -> str:
-    """The idempotency key of an account's charge of `period`: the monthly run's
-    (billing_jobs.charging) and a settlement's alike, so a period is charged once."""
-    return f"consume:{customer_id}:{period}"
-
-
-def snapshot_for(rule: ConsumptionRule, contracted_users: int, charge_day: dt.date, period: str) -> dict:
-    """What a consumption transfer records of the inputs of its charge."""
-    return {
-        "period": period,
-        "charge_date": charge_day.isoformat(),
-        "contracted_users": contracted_users,
-        "rule_id": rule.pk,
-        "base_points": rule.base_points,
-        "included_users": rule.included_users,
-        "points_per_extra_user": rule.points_per_extra_user,
-    }
 
 
 def settlement_key(customer_id: int) -> str:
