@@ -6,9 +6,22 @@ class BillingJobsConfig(AppConfig):
 
     def ready(self):
         # verify_ledger also reports eligible accounts missing a charge (DESIGN.md §7).
+        from customers.dashboard import OPERATOR, DashboardPanel, register_dashboard_panel
+        from msp_portal.permissions import Cap
         from points.selectors import LEDGER_CHECKS
 
+        from .dashboard import last_runs_panel
         from .selectors import check_missing_charges
 
         if check_missing_charges not in LEDGER_CHECKS:
             LEDGER_CHECKS.append(check_missing_charges)
+        # The operator's dashboard: the latest runs.
+        register_dashboard_panel(
+            DashboardPanel(
+                "last_runs",
+                "billing_jobs/dashboard/last_runs.html",
+                frozenset({OPERATOR}),
+                last_runs_panel,
+                Cap.JOBS_VIEW,
+            )
+        )

@@ -42,6 +42,12 @@ class CustomerFilter(django_filters.FilterSet):
         method="filter_cancellation_scheduled",
         empty_label=_("All"),
     )
+    suspended = django_filters.ChoiceFilter(
+        label=_("Suspension"),
+        choices=[("yes", _("Suspended")), ("no", _("Not suspended"))],
+        method="filter_suspended",
+        empty_label=_("All"),
+    )
     archived = django_filters.ChoiceFilter(
         label=_("Archived"),
         choices=[("only", _("Archived only")), ("include", _("Include archived"))],
@@ -104,6 +110,9 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_cancellation_scheduled(self, queryset, name, value):
         return queryset.filter(cancellation_date__isnull=(value != "yes"))
+
+    def filter_suspended(self, queryset, name, value):
+        return queryset.filter(suspended_at__isnull=(value != "yes"))
 
     def filter_archived(self, queryset, name, value):
         if value == "only":

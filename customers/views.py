@@ -1,4 +1,4 @@
-"""Customer account pages: the dashboard, the list (顧客アカウント一覧), the approval queue, the
+"""Customer account pages: the list (顧客アカウント一覧), the approval queue, the
 detail page and the popups. Views are thin: resolve the account through the access helper,
 validate a form, call one service, answer with a message (or re-render the popup)."""
 
@@ -12,7 +12,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
-from msp_portal.permissions import Cap, OrganizationKind, capability_required, has_cap
+from msp_portal.permissions import Cap, capability_required, has_cap
 from msp_portal.requests import page_size, safe_next_url
 
 from . import hooks, listing, services
@@ -45,7 +44,6 @@ from .forms import (
 )
 from .lifecycle import (
     APPROVAL_QUEUE_STATUSES,
-    AWAITING_OPERATOR_STATUSES,
     CANCEL_BUTTON_STATUSES,
     READ_ONLY_STATUSES,
     WITHDRAWABLE_STATUSES,
@@ -59,7 +57,6 @@ from .selectors import (
     customer_contract_history,
     customer_status_history,
     customers_for_list,
-    customers_visible_to,
     get_customer_for_user,
 )
 from .tables import ApprovalQueueTable
@@ -93,41 +90,6 @@ def _popup(request, template: str, context: dict[str, Any]):
     # Validation errors re-render the popup with 200 so that htmx swaps it in.
     context.setdefault("next", safe_next_url(request, ""))
     return render(request, template, context)
-
-
-# --- the dashboard ---------------------------------------------------------------------------
-
-# The operator's dashboard counts only its work queue (AWAITING_OPERATOR_STATUSES: a few rows,
-# found by status), never every customer account of every MSP.
-
-
-@capability_required(Cap.DASHBOARD_VIEW)
-@require_GET
-def dashboard(request):
-    """Per role, from one grouped query: MSP staff see their customers by status (pending
-    applications first); the operator its approval and provisioning queue across all MSPs;
-    support staff the customers assigned to their support account."""
-    user = request.user
-    organization = user.organization
-    queryset = customers_visible_to(user)
-    if organization.kind == OrganizationKind.OPERATOR:
-        kind = "operator"
-        statuses = AWAITING_OPERATOR_STATUSES
-        queryset = queryset.filter(status__in=statuses)
-    else:
-        kind = "support" if organization.kind == OrganizationKind.SUPPORT else "msp"
-        statuses = tuple(CustomerStatus.values)
-    rows = queryset.values("status").order_by().annotate(n=Count("id"))
-    by_status = {row["status"]: row["n"] for row in rows}
-    labels = dict(CustomerStatus.choices)
-    status_counts = [(value, labels[value], by_status.get(value, 0)) for value in statuses]
-    context = {
-        "dashboard_kind": kind,
-        "status_counts": status_counts,
-        "pending_count": by_status.get(CustomerStatus.PENDING_APPROVAL, 0),
-        "assigned_count": sum(by_status.values()),
-    }
-    return render(request, "dashboard.html", context)
 
 
 # --- the list --------------------------------------------------------------------------------

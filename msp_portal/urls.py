@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from customers import views as customer_views
+from customers.dashboard import dashboard
 
 from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("dashboard/", customer_views.dashboard, name="dashboard"),
+    path("dashboard/", dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
