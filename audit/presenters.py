@@ -81,7 +81,7 @@ KNOWN_FIELDS: dict[str, FieldSpec] = {
     "negative_since": FieldSpec(_("Negative since")),
     "recipients": FieldSpec(_("Recipients")),
     "language": FieldSpec(_("Language"), _choices(settings.LANGUAGES)),
-    "status": FieldSpec(_("Status")),
+    "status": FieldSpec(_("status")),
     "role": FieldSpec(_("Role"), _choices(Role.choices)),
     "two_factor": FieldSpec(_("Two-factor authentication")),
     "is_active": FieldSpec(_("Active")),
