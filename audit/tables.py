@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import django_tables2 as tables
-from django.utils.html import format_html, format_html_join
+from django.template.loader import render_to_string
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal.tables import PortalTable
 
+from .actions import action_label
 from .models import AuditEvent
-
-
-def _short(value) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:79] + "…"
-
-
-def change_lines(before, after) -> list[tuple[str, str, str]]:
-    """(field, old, new) for every field in the before/after snapshots."""
-    before = before or {}
-    after = after or {}
-    fields = list(dict.fromkeys([*before.keys(), *after.keys()]))
-    return [(field, _short(before.get(field, "")), _short(after.get(field, ""))) for field in fields]
+from .presenters import EventPresenter, actor_of
 
 
 class AuditEventTable(PortalTable):
     created_at = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s", orderable=False)
-    actor_label = tables.Column(verbose_name=_("Actor"), orderable=False)
+    actor_label = tables.Column(verbose_name=_("Actor"), empty_values=(), orderable=False)
     organization = tables.Column(verbose_name=_("Organization"), accessor="organization__name", orderable=False)
     action = tables.Column(verbose_name=_("Action"), orderable=False)
     object_repr = tables.Column(verbose_name=_("Object"), orderable=False)
@@ -42,14 +30,22 @@ class AuditEventTable(PortalTable):
         fields = ()
         empty_text = _("No events match.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.presenter = EventPresenter()
+
+    def render_actor_label(self, record):
+        actor = actor_of(record)
+        if actor.email and actor.email != actor.label:
+            return format_html('{}<br><span class="text-muted small">{}</span>', actor.label, actor.email)
+        return actor.label
+
     def render_action(self, value):
-        return format_html("<code>{}</code>", value)
+        # The code stays visible: the filter above matches it by prefix.
+        label = action_label(value)
+        if label == value:
+            return format_html("<code>{}</code>", value)
+        return format_html('{}<br><code class="small text-muted">{}</code>', label, value)
 
     def render_changes(self, record):
-        lines = change_lines(record.before, record.after)
-        if not lines:
-            return ""
-        return format_html(
-            '<ul class="list-unstyled small mb-0">{}</ul>',
-            format_html_join("", "<li><strong>{}</strong>: {} → {}</li>", lines),
-        )
+        return render_to_string("audit/partials/changes.html", {"changes": self.presenter.changes(record)})

@@ -4,3 +4,21 @@ from django.apps import AppConfig
 class CustomersConfig(AppConfig):
     name = "customers"
     verbose_name = "Customer accounts"
+
+    def ready(self):
+        from audit.presenters import register_field
+
+        from .lifecycle import CustomerStatus
+        from .menus import CUSTOMER_PORTAL_MENUS
+
+        statuses = dict(CustomerStatus.choices)
+        menus = dict(CUSTOMER_PORTAL_MENUS)
+        # The audit trail reads a status by its label wherever an event records one (also on a
+        # transfer's event), and the hidden menus by their names.
+        register_field("status", format=lambda value: str(statuses.get(value, value)))
+        register_field(
+            "hidden_menus",
+            format=lambda value: (
+                ", ".join(str(menus.get(key, key)) for key in value) if isinstance(value, list) else str(value)
+            ),
+        )

@@ -127,7 +127,9 @@ def customer_contract_history(customer: CustomerAccount) -> QuerySet[ContractCha
 def customer_audit_trail(customer: CustomerAccount, limit: int = 100) -> list:
     """The customer's audit events and what the apps above add (hooks.audit_trail_entries),
     newest first."""
-    entries = list(AuditEvent.objects.filter(customer=customer).order_by("-created_at", "-id")[:limit])
+    entries = list(
+        AuditEvent.objects.filter(customer=customer).select_related("actor").order_by("-created_at", "-id")[:limit]
+    )
     for added in hooks.audit_trail_entries(customer, limit):
         entries.extend(added)
     return sorted(entries, key=lambda entry: entry.created_at, reverse=True)[:limit]

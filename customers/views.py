@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
+from audit.presenters import present
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
@@ -643,7 +644,7 @@ DETAIL_SECTIONS: list[DetailSection] = [
         "audit",
         "customers/partials/detail_audit.html",
         Cap.AUDIT_VIEW,
-        lambda request, customer: {"audit_events": customer_audit_trail(customer)},
+        lambda request, customer: {"audit_events": present(customer_audit_trail(customer))},
     ),
 ]
 

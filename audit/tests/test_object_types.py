@@ -48,7 +48,8 @@ def test_events_written_under_either_label_read_the_same_in_the_csv_and_are_foun
         )
     response = client_for(msp_admin).get(reverse("audit_event_export"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
-    object_types = sorted(row[4] for row in rows[1:])
+    column = rows[0].index("対象の種類")
+    object_types = sorted(row[column] for row in rows[1:])
     assert object_types == sorted([CustomerAccount._meta.label] * 2 + ["gone.Model"])
     found = AuditEvent.objects.filter(object_type__in=object_type_labels(CustomerAccount), object_id=str(customer.pk))
     assert found.count() == 2

@@ -69,9 +69,11 @@ def test_the_customers_audit_trail_shows_its_charge_with_the_run(client_for, msp
 
     page = client_for(msp_admin).get(url).content.decode()
     trail = page[page.index('data-testid="audit-trail"') :]
-    assert "points.consumption" in trail
-    assert "&#x27;period&#x27;: &#x27;2026-11&#x27;" in trail and "&#x27;points&#x27;: 12" in trail
-    assert "&#x27;points_balance&#x27;: 100" in trail and "&#x27;points_balance&#x27;: 88" in trail
+    assert "月次のポイント消費" in trail and 'title="points.consumption"' in trail
+    assert "システム（月次処理）" in trail
+    assert "<strong>対象月</strong>: — → 2026-11" in trail and "<strong>ポイント</strong>: — → 12" in trail
+    assert "<strong>ポイント残高</strong>: 100 → 88" in trail
+    assert "{" not in trail.split("</table>")[0] and "None" not in trail.split("</table>")[0]
     assert f"ジョブ実行 #{job.pk}" in trail
     # Only the operator sees the run's page.
     assert reverse("billing_jobs:run_detail", args=[job.pk]) not in trail

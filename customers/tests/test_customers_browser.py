@@ -161,7 +161,7 @@ def test_contract_support_screen_and_archive_changes_show_in_the_list_and_detail
     expect(page.get_by_test_id("hidden-menus")).to_contain_text("管理者")
     expect(page.get_by_test_id("hidden-menus")).to_contain_text("ユーザ一括登録・エクスポート")
     expect(page.get_by_test_id("contract-history")).to_contain_text("150")
-    expect(page.get_by_test_id("audit-trail")).to_contain_text("customer.customize_screen")
+    expect(page.get_by_test_id("audit-trail")).to_contain_text("画面のカスタマイズの変更")
     page.goto(page.portal_url(f"/customers/{cancelled.pk}/"))
     expect(page.get_by_test_id("archived-badge")).to_be_visible()
 

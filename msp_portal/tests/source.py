@@ -24,12 +24,14 @@ def project_apps() -> list[str]:
     return [config.name for config in apps.get_app_configs() if Path(config.path).parent == root]
 
 
-def project_modules() -> Iterator[SourceModule]:
-    """Every module of every project app, its migrations and tests left out."""
+def project_modules(*, migrations: bool = False) -> Iterator[SourceModule]:
+    """Every module of every project app, its tests left out, and its migrations unless
+    `migrations` (data migrations write too)."""
     root = Path(settings.BASE_DIR)
+    skipped = {"tests"} if migrations else {"migrations", "tests"}
     for app in project_apps():
         for path in sorted((root / app).rglob("*.py")):
             relative = path.relative_to(root)
-            if {"migrations", "tests"} & set(relative.parts):
+            if skipped & set(relative.parts):
                 continue
             yield SourceModule(app=app, path=relative.as_posix(), tree=ast.parse(path.read_text(), str(relative)))
