@@ -58,16 +58,18 @@ class StatementTable(PortalTable):
         parts = []
         if record.customer_id and self.show_customer:
             parts.append(f"{record.customer.company_name} ({record.customer.account_code})")
+        # Labels outside f-strings: makemessages cannot read a msgid inside one, and an unextracted
+        # short msgid falls through to Django's catalogue ("Order" is its "sort order").
         if record.order_reference:
-            parts.append(f"{_('Order')}: {record.order_reference}")
+            parts.append("{}: {}".format(_("Order reference"), record.order_reference))
         if record.period:
-            parts.append(f"{_('Period')}: {record.period}")
+            parts.append("{}: {}".format(_("Charged month"), record.period))
         if record.memo and record.memo != "replenish":
             parts.append(record.memo)
         if record.memo == "replenish":
             parts.append(str(_("Replenished needed points")))
         if record.reverses_id:
-            parts.append(f"{_('Reverses transfer')} #{record.reverses_id}")
+            parts.append(_("Reverses transfer #%(transfer)s") % {"transfer": record.reverses_id})
         return " / ".join(parts) or "—"
 
     def __init__(self, *args, show_customer: bool = True, can_reverse: bool = False, **kwargs):

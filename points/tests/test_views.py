@@ -266,6 +266,12 @@ def test_an_msp_sees_its_pool_balance_and_history(client_for, msp_viewer, custom
     assert 'data-testid="debt-banner"' not in body
 
 
+def test_the_pool_history_labels_a_purchase_with_its_order_reference(client_for, msp_admin, customer):
+    # "Order" alone fell through to Django's catalogue, which reads it as a sort order (並び変え).
+    body = client_for(msp_admin).get(reverse("points:pool"), {"kind": "purchase"}).content.decode()
+    assert "発注番号: PO-1" in body and "並び変え" not in body
+
+
 def test_the_pool_history_filters_by_kind_and_customer(client_for, msp_admin, customer, msp_org):
     other = CustomerAccountFactory(organization=msp_org)
     give(customer, 10)
