@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from msp_portal.numbers import NONE, number_html
 from msp_portal.tables import PortalTable
 
 from .models import ConsumptionRule, Transfer
 
 
 def _signed(value) -> str:
-    return format_html(
-        '<span class="{}">{}</span>', "points-negative" if value < 0 else "", f"{value:+,}" if value else "0"
-    )
+    return number_html(value, signed=True)
 
 
 def _balance(value) -> str:
-    if value is None:
-        return "—"
-    return format_html('<span class="{}">{}</span>', "points-negative" if value < 0 else "", f"{value:,}")
+    return NONE if value is None else number_html(value)
 
 
 class StatementTable(PortalTable):

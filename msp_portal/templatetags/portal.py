@@ -1,5 +1,6 @@
 from django import template
 
+from msp_portal.numbers import number_html
 from msp_portal.permissions import has_cap
 
 register = template.Library()
@@ -21,3 +22,10 @@ def form_fields(form, compact: bool = False) -> dict:
 def form_field(field, compact: bool = False) -> dict:
     """`{% form_field form.amount %}`: one field with its label, help text and errors."""
     return {"form": None, "fields": [field], "compact": compact}
+
+
+@register.simple_tag(name="number")
+def number(value, signed: bool = False, testid: str = ""):
+    """`{% number customer.points_balance testid="points-balance" %}`: thousands separators, a
+    negative number with its minus sign and in red (msp_portal.numbers); `signed` writes +/-."""
+    return number_html(value, signed=signed, testid=testid)

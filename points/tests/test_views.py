@@ -503,7 +503,7 @@ def test_the_list_shows_points_and_the_estimate_labelled_with_the_next_25th(clie
     body = list_body(client_for(msp_billing))
     assert "11/25の推定残ポイント数" in body
     assert 'data-testid="points-balance">5<' in body
-    assert '<span class="points-negative" data-testid="points-estimate">-15<' in body
+    assert '<span class="num-value points-negative" data-testid="points-estimate">-15<' in body
     assert reverse("points:change", args=[customer.pk]) in body
     assert 'data-action="replenish"' in body and "必要ポイントの補充" in body
 
