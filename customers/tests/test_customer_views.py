@@ -750,3 +750,18 @@ def test_a_suspended_account_shows_the_flag_in_the_list_and_on_its_page(client_f
     assert 'data-testid="suspended-badge" title="2026/11/21 から利用停止">利用停止</span>' in rows[suspended.pk]
     assert "suspended-badge" not in rows[running.pk]
     assert 'data-testid="suspended-badge"' in client.get(url("detail", suspended)).content.decode()
+
+
+def test_the_shortage_filter_names_the_wallets_msp_only_where_the_list_is_scoped_to_msps(
+    operator_user, msp_admin, msp_org
+):
+    # Over every MSP the extra join condition names no MSP and only skews PostgreSQL's row
+    # estimate (the bounded count then hash-joined both tables whole); scoped, it lets the
+    # wallet's MSP-led index serve the filter.
+    from django.http import QueryDict
+
+    states_msp = '"msp_id" = ("accounts_customeraccount"."organization_id")'
+    cases = [(operator_user, "shortage=yes", False), (operator_user, f"shortage=yes&organization={msp_org.pk}", True)]
+    for user, params, scoped in [*cases, (msp_admin, "shortage=yes", True)]:
+        filterset, _table = listing.customer_list_table(user, QueryDict(params))
+        assert (states_msp in str(filterset.qs.query)) is scoped, (user, params)
