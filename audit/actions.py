@@ -47,6 +47,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "customer.delivery_notice": _("Delivery notification sent"),
     # Points (points, billing_jobs, the ledger's data migrations)
     "points.purchase": _("Points purchased"),
+    "points.purchase_request": _("Point purchase requested"),
+    "points.purchase_request_recorded": _("Point purchase request recorded"),
+    "points.purchase_request_declined": _("Point purchase request declined"),
     "points.allocate": _("Points allocated"),
     "points.withdraw": _("Points removed"),
     "points.replenish": _("Needed points replenished"),

@@ -99,13 +99,21 @@ class CustomerFilter(django_filters.FilterSet):
             return queryset.filter(support_account__isnull=True)
         return queryset.filter(support_account_id=int(value))
 
+    def _scoped_to_msps(self) -> bool:
+        """Whether the list is limited to some MSPs: by the user's scope or the MSP filter."""
+        return managed_organization_ids(self.user) is not None or bool(self.form.cleaned_data.get("organization"))
+
     def filter_organization(self, queryset, name, value):
         return queryset.filter(organization_id=int(value))
 
     def filter_shortage(self, queryset, name, value):
         # The stored estimate (points.estimates) is negative when the next 25th's charge
-        # exceeds the balance: an index range scan, no per-row computation.
-        queryset = queryset.through_wallet()
+        # exceeds the balance: an index range scan, no per-row computation. The wallet's MSP
+        # (through_wallet) serves a list scoped to MSPs; over every MSP it names none, and the
+        # join's second condition only makes PostgreSQL expect a sixteenth of the rows, so the
+        # list's bounded count (customers.listing) hash-joined both tables whole.
+        if self._scoped_to_msps():
+            queryset = queryset.through_wallet()
         return queryset.filter(estimated_balance__lt=0) if value == "yes" else queryset.filter(estimated_balance__gte=0)
 
     def filter_cancellation_scheduled(self, queryset, name, value):

@@ -6,6 +6,8 @@ write all of it, and the bulk actions re-scope their selection through the same
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 from django_tables2.paginators import LazyPaginator
 from django_tables2.rows import BoundRows
@@ -24,6 +26,25 @@ DEFAULT_ORDERING = ("-registered_at", "-id")
 # filters narrow the list, and the CSV/Excel downloads hold all of it (as search engines and
 # large portals do: a bounded result window).
 MAX_PAGED_ROWS = 10_000
+# How far the list counts (「N件」): exactly up to this many, 「10,000件以上」 beyond. The count
+# reads at most one row more, never a COUNT over every row of a million-account list.
+COUNT_LIMIT = MAX_PAGED_ROWS
+
+
+@dataclass(frozen=True)
+class BoundedCount:
+    """How many rows a list holds: `value` exactly, or when `more`, more than `value`."""
+
+    value: int
+    more: bool
+
+
+def bounded_count(queryset: QuerySet) -> BoundedCount:
+    """One query, `SELECT count(*) FROM (… LIMIT COUNT_LIMIT + 1)`: the list's own query (its
+    scope, filters and order, so the plan walks the same index as the page) reduced to ids."""
+    limit = COUNT_LIMIT
+    found = queryset.values("pk")[: limit + 1].count()
+    return BoundedCount(min(found, limit), found > limit)
 
 
 class DepthLimitedPaginator(LazyPaginator):

@@ -12,7 +12,6 @@ from functools import cached_property
 from urllib.parse import quote
 
 import django_tables2 as tables
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.functional import lazy
@@ -23,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from msp_portal import dates
+from msp_portal.numbers import number_html
 from msp_portal.permissions import Cap, capabilities_of
 from msp_portal.tables import PortalTable
 
@@ -155,20 +155,16 @@ def _status_cell(record: CustomerAccount, page: ListPage) -> SafeString:
 
 
 def _contracted_users_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    users = intcomma(record.contracted_users)
+    users = number_html(record.contracted_users, testid="contracted-users")
     if Cap.CUSTOMERS_CONTRACT in page.caps and record.status not in READ_ONLY_STATUSES:
         url = page.url("customers:contract", record.pk) + "?from=list"
         button = popup_button(url, gettext("Change"), "contract-change")
-        return format_html('<span data-testid="contracted-users">{}</span>\n{}', users, button)
-    return format_html('<span data-testid="contracted-users">{}</span>', users)
+        return format_html("{}\n{}", users, button)
+    return users
 
 
 def _points_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    balance = format_html(
-        '<span class="{}" data-testid="points-balance">{}</span>',
-        "points-negative" if record.points_balance < 0 else "",
-        intcomma(record.points_balance),
-    )
+    balance = number_html(record.points_balance, testid="points-balance")
     if Cap.POINTS_CHANGE in page.caps and record.points_changeable:
         url = f"{page.url('points:change', record.pk)}?next={page.next}"
         return format_html("{}\n{}", balance, popup_button(url, gettext("Change"), "points-change"))
@@ -176,11 +172,7 @@ def _points_cell(record: CustomerAccount, page: ListPage) -> SafeString:
 
 
 def _estimate_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    return format_html(
-        '<span class="{}" data-testid="points-estimate">{}</span>',
-        "points-negative" if record.estimated_balance < 0 else "",
-        intcomma(record.estimated_balance),
-    )
+    return number_html(record.estimated_balance, testid="points-estimate")
 
 
 def _cancellation_date_cell(record: CustomerAccount, page: ListPage) -> SafeString:

@@ -109,6 +109,7 @@ def customer_list(request):
         {
             "filter": filterset,
             "table": table,
+            "count": listing.bounded_count(filterset.qs),
             "per_page": per_page,
             "page_sizes": settings.PORTAL_PAGE_SIZES,
             "bulk_actions": bulk_actions_for(user),

@@ -65,6 +65,7 @@ class Cap(enum.StrEnum):
     POINTS_VIEW = "points.view"
     POINTS_CHANGE = "points.change"
     POINTS_REPLENISH = "points.replenish"
+    POINTS_PURCHASE_REQUEST = "points.purchase_request"
     POINTS_SELL = "points.sell"
     POINTS_ADJUST = "points.adjust"
     RULES_VIEW = "rules.view"
@@ -95,7 +96,9 @@ _SALES = {
     Cap.CUSTOMERS_ARCHIVE,
     Cap.CUSTOMERS_CUSTOMER_SCREEN,
 }
-_BILLING = {Cap.POINTS_CHANGE, Cap.POINTS_REPLENISH, Cap.CUSTOMERS_CANCEL}
+# A request for points (ポイント購入申請) is the MSP's; recording or declining it is selling
+# points (POINTS_SELL, the operator's).
+_BILLING = {Cap.POINTS_CHANGE, Cap.POINTS_REPLENISH, Cap.POINTS_PURCHASE_REQUEST, Cap.CUSTOMERS_CANCEL}
 _MSP_ADMIN_ONLY = {
     Cap.CUSTOMERS_MERGE,
     Cap.CUSTOMERS_TRANSFER,

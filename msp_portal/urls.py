@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),

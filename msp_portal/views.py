@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -26,6 +27,14 @@ def home(request):
         if url is not None:
             return redirect(url)
     return redirect("dashboard")
+
+
+@public
+@require_GET
+def favicon(request):
+    """/favicon.ico, which browsers ask for on their own: the icon WhiteNoise serves under its
+    static (in production hashed, long-cached) name. The pages link the icon themselves."""
+    return HttpResponseRedirect(static("portal/favicon.ico"))
 
 
 # --- Error pages (wired as handler400/403/404/500 in urls.py) --------------------------------------

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Organization
 from msp_portal.forms import PortalForm
 
+from .purchase_requests import NOTE_MAX_LENGTH
 from .services import MAX_POINTS, ORDER_REFERENCE_MAX_LENGTH, REASON_MAX_LENGTH
 
 FORM_KEY_SALT = "points.form-key"
@@ -177,3 +178,29 @@ class RuleForm(PortalForm):
     included_users = forms.IntegerField(label=_("Users included in the base"), min_value=0, max_value=MAX_POINTS)
     points_per_extra_user = forms.IntegerField(label=_("Points per additional user"), min_value=0, max_value=MAX_POINTS)
     memo = forms.CharField(label=_("Memo"), max_length=500, required=False)
+
+
+class PurchaseRequestForm(TokenForm):
+    """ポイント購入申請: an MSP asks the operator for points. The MSP is chosen only by a user
+    who sees more than one pool (the operator filing a request for an MSP, a privileged MSP for
+    a child); the others file for their own."""
+
+    purpose = "purchase-request"
+    organization = forms.ModelChoiceField(label=_("MSP"), queryset=Organization.objects.none())
+    amount = points_field(_("Points"))
+    order_reference = forms.CharField(label=_("Order reference"), max_length=ORDER_REFERENCE_MAX_LENGTH)
+    note = forms.CharField(
+        label=_("Note"), max_length=NOTE_MAX_LENGTH, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations
+        only = list(organizations[:2])
+        if len(only) == 1:
+            self.fields["organization"].initial = only[0].pk
+            self.fields["organization"].widget = forms.HiddenInput()
+
+
+class DeclineForm(PortalForm):
+    reason = forms.CharField(label=_("Reason"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))

@@ -262,3 +262,64 @@ class ConsumptionRule(models.Model):
         from .rules import consumption
 
         return consumption(self, contracted_users)
+
+
+class PurchaseRequestStatus(models.TextChoices):
+    OPEN = "open", _("Awaiting the operator")
+    RECORDED = "recorded", _("Purchase recorded")
+    DECLINED = "declined", _("Declined")
+
+
+class PurchaseRequest(models.Model):
+    """ポイント購入申請: an MSP asks the operator for points (when its pool is short). The
+    operator records the purchase from it (issuance → the pool, `transfer`) or declines it with
+    a reason (points.purchase_requests)."""
+
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.PROTECT, related_name="point_purchase_requests"
+    )
+    amount = models.BigIntegerField(_("points"))
+    order_reference = models.CharField(_("order reference"), max_length=100)
+    note = models.TextField(_("note"), blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=PurchaseRequestStatus.choices, default=PurchaseRequestStatus.OPEN
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    # The form's token: a double click or a resubmitted POST files one request (unique through
+    # Meta.constraints, without the LIKE index of `unique=True`, as Transfer's key).
+    idempotency_key = models.CharField(max_length=200)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    decline_reason = models.TextField(_("reason"), blank=True, default="")
+    transfer = models.OneToOneField(
+        Transfer, null=True, blank=True, on_delete=models.PROTECT, related_name="purchase_request"
+    )
+
+    class Meta:
+        verbose_name = _("points purchase request")
+        verbose_name_plural = _("points purchase requests")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="purchase_request_queue")]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], name="purchase_request_idempotency_key"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="purchase_request_amount_positive"),
+            # Recorded ⇔ it has its purchase; an open request is not closed.
+            models.CheckConstraint(
+                condition=Q(status=PurchaseRequestStatus.RECORDED, transfer__isnull=False, closed_at__isnull=False)
+                | Q(status=PurchaseRequestStatus.DECLINED, transfer__isnull=True, closed_at__isnull=False)
+                | Q(status=PurchaseRequestStatus.OPEN, transfer__isnull=True, closed_at__isnull=True),
+                name="purchase_request_state",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.organization} {self.amount:,}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == PurchaseRequestStatus.OPEN

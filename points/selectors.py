@@ -18,7 +18,7 @@ from customers.lifecycle import ENDED_STATUSES, POINTS_STATUSES
 from customers.models import CustomerAccount, CustomerStatusChange
 from msp_portal.permissions import OrganizationKind
 
-from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, Transfer, TransferKind
+from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, PurchaseRequest, Transfer, TransferKind
 
 # --- Pools -----------------------------------------------------------------------------------
 
@@ -540,3 +540,18 @@ def charge_entries(customer: CustomerAccount, limit: int) -> list[ChargeEntry]:
         )
         for charge in charges
     ]
+
+
+def purchase_requests_visible_to(user: User) -> QuerySet[PurchaseRequest]:
+    """The purchase requests of the MSPs whose pools the user sees (all for the operator)."""
+    ids = managed_organization_ids(user)
+    queryset = PurchaseRequest.objects.select_related("organization", "requested_by", "closed_by", "transfer")
+    return queryset if ids is None else queryset.filter(organization_id__in=ids)
+
+
+def get_purchase_request_for_user(user: User, pk) -> PurchaseRequest:
+    """A purchase request the user may see, else 404."""
+    try:
+        return purchase_requests_visible_to(user).get(pk=pk)
+    except (PurchaseRequest.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import django_tables2 as tables
-from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from msp_portal.numbers import NONE, number_html
 from msp_portal.tables import PortalTable
 
-from .models import ConsumptionRule, Transfer
+from .models import ConsumptionRule, PurchaseRequest, Transfer
 
 
 def _signed(value) -> str:
-    return format_html(
-        '<span class="{}">{}</span>', "points-negative" if value < 0 else "", f"{value:+,}" if value else "0"
-    )
+    return number_html(value, signed=True)
 
 
 def _balance(value) -> str:
-    if value is None:
-        return "—"
-    return format_html('<span class="{}">{}</span>', "points-negative" if value < 0 else "", f"{value:,}")
+    return NONE if value is None else number_html(value)
 
 
 class StatementTable(PortalTable):
@@ -58,16 +54,18 @@ class StatementTable(PortalTable):
         parts = []
         if record.customer_id and self.show_customer:
             parts.append(f"{record.customer.company_name} ({record.customer.account_code})")
+        # Labels outside f-strings: makemessages cannot read a msgid inside one, and an unextracted
+        # short msgid falls through to Django's catalogue ("Order" is its "sort order").
         if record.order_reference:
-            parts.append(f"{_('Order')}: {record.order_reference}")
+            parts.append("{}: {}".format(_("Order reference"), record.order_reference))
         if record.period:
-            parts.append(f"{_('Period')}: {record.period}")
+            parts.append("{}: {}".format(_("Charged month"), record.period))
         if record.memo and record.memo != "replenish":
             parts.append(record.memo)
         if record.memo == "replenish":
             parts.append(str(_("Replenished needed points")))
         if record.reverses_id:
-            parts.append(f"{_('Reverses transfer')} #{record.reverses_id}")
+            parts.append(_("Reverses transfer #%(transfer)s") % {"transfer": record.reverses_id})
         return " / ".join(parts) or "—"
 
     def __init__(self, *args, show_customer: bool = True, can_reverse: bool = False, **kwargs):
@@ -93,3 +91,56 @@ class RuleTable(PortalTable):
         model = ConsumptionRule
         fields = ("effective_from", "base_points", "included_users", "points_per_extra_user", "memo")
         sequence = ("effective_from", "base_points", "included_users", "points_per_extra_user", "memo", "state")
+
+
+class PurchaseRequestTable(PortalTable):
+    """ポイント購入申請: the operator's queue (open requests first) and an MSP's own requests."""
+
+    requested_at = tables.DateTimeColumn(verbose_name=_("Requested at"), format="Y-m-d H:i", orderable=False)
+    organization = tables.Column(verbose_name=_("MSP"), orderable=False)
+    amount = tables.Column(
+        verbose_name=_("Points"), orderable=False, attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+    )
+    order_reference = tables.Column(verbose_name=_("Order reference"), orderable=False)
+    note = tables.Column(verbose_name=_("Note"), orderable=False, empty_values=())
+    requested_by = tables.Column(verbose_name=_("Requested by"), orderable=False, empty_values=())
+    status = tables.TemplateColumn(
+        verbose_name=_("Status"),
+        template_name="points/partials/purchase_request_status.html",
+        orderable=False,
+        empty_values=(),
+    )
+    actions = tables.TemplateColumn(
+        verbose_name="",
+        template_name="points/partials/purchase_request_actions.html",
+        orderable=False,
+        empty_values=(),
+    )
+
+    class Meta(PortalTable.Meta):
+        model = PurchaseRequest
+        fields = ("requested_at", "organization", "amount", "order_reference", "note", "requested_by", "status")
+        sequence = (
+            "requested_at",
+            "organization",
+            "amount",
+            "order_reference",
+            "note",
+            "requested_by",
+            "status",
+            "actions",
+        )
+        row_attrs = {"data-purchase-request": lambda record: record.pk}
+
+    def render_amount(self, value):
+        return number_html(value)
+
+    def render_note(self, value):
+        return value or NONE
+
+    def render_requested_by(self, record):
+        user = record.requested_by
+        return (user.name or user.email) if user else NONE
+
+    def __init__(self, *args, can_decide: bool = False, **kwargs):
+        super().__init__(*args, exclude=() if can_decide else ("actions",), **kwargs)

@@ -4,6 +4,7 @@ call one service → message and close the popup (or re-render it with the error
 from __future__ import annotations
 
 from django.contrib import messages
+from django.db.models import Case, When
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -19,12 +20,21 @@ from msp_portal.htmx import popup_done
 from msp_portal.permissions import Cap, capability_required, has_cap
 from msp_portal.requests import safe_next_url, selected_ids
 
-from . import ledger, selectors, services
+from . import ledger, purchase_requests, selectors, services
 from .filters import TransferFilter
-from .forms import AdjustmentForm, PointsChangeForm, PurchaseForm, ReplenishForm, ReverseForm, RuleForm
-from .models import ConsumptionRule, LedgerAccount
+from .forms import (
+    AdjustmentForm,
+    DeclineForm,
+    PointsChangeForm,
+    PurchaseForm,
+    PurchaseRequestForm,
+    ReplenishForm,
+    ReverseForm,
+    RuleForm,
+)
+from .models import ConsumptionRule, LedgerAccount, PurchaseRequestStatus
 from .rules import rule_at
-from .tables import RuleTable, StatementTable
+from .tables import PurchaseRequestTable, RuleTable, StatementTable
 
 HISTORY_PAGE_SIZE = 50
 
@@ -48,6 +58,7 @@ def points_change(request, customer_id: int):
     default_next = reverse("customers:detail", args=[customer.pk])
     form = PointsChangeForm(request.POST or None, user=request.user)
     needs_confirmation = False
+    pool_missing = 0
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -68,6 +79,9 @@ def points_change(request, customer_id: int):
         except services.NegativeBalanceNotConfirmed as exc:
             needs_confirmation = True
             form.add_error("confirm_negative", str(exc))
+        except services.PoolShortage as exc:
+            pool_missing = exc.missing
+            form.add_error(None, str(exc))
         except DomainError as exc:
             form.add_error(None, str(exc))
         else:
@@ -79,6 +93,7 @@ def points_change(request, customer_id: int):
         "form": form,
         "pool_balance": selectors.pool_balance(customer.organization_id),
         "needs_confirmation": needs_confirmation,
+        "pool_missing": pool_missing,
         "next_url": safe_next_url(request, default_next),
     }
     if form.is_bound and "amount" in form.cleaned_data and "operation" in form.cleaned_data:
@@ -144,7 +159,13 @@ def points_replenish(request):
         available = selectors.pool_balance(org_id)
         organization = next(c.organization for c in customers if c.organization_id == org_id)
         pools.append(
-            {"organization": organization, "needed": needed, "available": available, "after": available - needed}
+            {
+                "organization": organization,
+                "needed": needed,
+                "available": available,
+                "after": available - needed,
+                "missing": max(0, needed - available),
+            }
         )
     context = {
         "form": form,
@@ -367,3 +388,103 @@ def customer_points_context(request, customer: CustomerAccount) -> dict:
         "charge_day": _next_charge_day(),
         "can_change": has_cap(request.user, Cap.POINTS_CHANGE) and customer.points_changeable,
     }
+
+
+# --- ポイント購入申請 ----------------------------------------------------------------------------
+
+
+@capability_required(Cap.POINTS_PURCHASE_REQUEST)
+@require_http_methods(["GET", "POST"])
+def purchase_request_new(request):
+    """An MSP asks the operator for points (`?amount=` prefills what the pool lacks, as the
+    replenish and change popups link it)."""
+    organizations = selectors.pool_organizations_for(request.user).filter(is_active=True).order_by("name", "pk")
+    initial = {}
+    if request.method == "GET":
+        amount = request.GET.get("amount", "")
+        if amount.isdigit() and int(amount) > 0:
+            initial["amount"] = int(amount)
+        if request.GET.get("organization"):
+            initial["organization"] = selectors.pool_organization_for_user(request.user, request.GET["organization"])
+    form = PurchaseRequestForm(request.POST or None, user=request.user, organizations=organizations, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            purchase_requests.purchase_request_create(
+                actor=request.user,
+                organization=data["organization"],
+                amount=data["amount"],
+                order_reference=data["order_reference"],
+                note=data["note"],
+                idempotency_key=form.idempotency_key,
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(
+                request,
+                _("Your request for %(points)s points was sent to the operator.") % {"points": f"{data['amount']:,}"},
+            )
+            return popup_done(request, reverse("points:purchase_requests"))
+    return render(request, "points/purchase_request_modal.html", {"form": form})
+
+
+@capability_required(Cap.POINTS_VIEW)
+@require_GET
+def purchase_request_list(request):
+    """The requests' queue: the operator sees every MSP's open requests first, an MSP its own."""
+    visible = selectors.purchase_requests_visible_to(request.user)
+    table = PurchaseRequestTable(
+        visible.order_by(Case(When(status=PurchaseRequestStatus.OPEN, then=0), default=1), "-requested_at", "-pk"),
+        can_decide=has_cap(request.user, Cap.POINTS_SELL),
+    )
+    RequestConfig(request, paginate={"per_page": HISTORY_PAGE_SIZE, "paginator_class": LazyPaginator}).configure(table)
+    context = {"table": table, "open_count": visible.filter(status=PurchaseRequestStatus.OPEN).count()}
+    return render(request, "points/purchase_requests.html", context)
+
+
+@capability_required(Cap.POINTS_SELL, scope=(selectors.get_purchase_request_for_user, "request_id"))
+@require_http_methods(["GET", "POST"])
+def purchase_request_record(request, request_id: int):
+    """「購入を記録」: the operator records the purchase the request asks for and closes it."""
+    purchase_request = selectors.get_purchase_request_for_user(request.user, request_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            purchase_requests.purchase_request_record(actor=request.user, request=purchase_request)
+        except DomainError as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request,
+                _("%(points)s points were added to the pool of %(msp)s.")
+                % {"points": f"{purchase_request.amount:,}", "msp": purchase_request.organization.name},
+            )
+            return popup_done(request, reverse("points:purchase_requests"))
+    context = {
+        "purchase_request": purchase_request,
+        "error": error,
+        "balance": selectors.pool_balance(purchase_request.organization),
+    }
+    return render(request, "points/purchase_request_record_modal.html", context)
+
+
+@capability_required(Cap.POINTS_SELL, scope=(selectors.get_purchase_request_for_user, "request_id"))
+@require_http_methods(["GET", "POST"])
+def purchase_request_decline(request, request_id: int):
+    """The operator declines a request, with the reason the MSP is told."""
+    purchase_request = selectors.get_purchase_request_for_user(request.user, request_id)
+    form = DeclineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            purchase_requests.purchase_request_decline(
+                actor=request.user, request=purchase_request, reason=form.cleaned_data["reason"]
+            )
+        except DomainError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("The request was declined."))
+            return popup_done(request, reverse("points:purchase_requests"))
+    return render(
+        request, "points/purchase_request_decline_modal.html", {"form": form, "purchase_request": purchase_request}
+    )

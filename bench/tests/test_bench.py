@@ -86,6 +86,10 @@ def test_bench_measures_every_figure_beside_its_baseline(tmp_path):
         assert f"{scenario}.vs_admin" in figures
         assert f"{scenario}.plans" in figures
         assert figures[f"{scenario}.p95"]["detail"]["plans"], scenario
+        # The list's count (「N件」) is one bounded query, which the plan check accepts.
+        plans = figures[f"{scenario}.p95"]["detail"]["plans"]
+        assert len([plan for plan in plans if "COUNT(" in plan["sql"].upper()]) == 1, scenario
+        assert figures[f"{scenario}.plans"]["detail"]["full_counts"] == [], scenario
     assert figures["list.queries_per_page.operator"]["holds"] is True
     assert figures["list.queries_per_page.msp"]["holds"] is True
     assert figures["csv.all_rows.seconds"]["detail"]["rows"] > 0

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import OrganizationFactory
 from audit.models import AuditEvent
-from customers import bulk_actions
+from customers import bulk_actions, listing
 from customers.models import ContractChange, CustomerAccount
 from customers.tests.factories import CustomerAccountFactory
 from msp_portal.permissions import Cap
@@ -195,10 +195,68 @@ def test_the_list_runs_the_same_queries_at_two_page_sizes(client_for, msp_admin,
             response = client.get(url("list"), {"per_page": per_page, "sort": "-support_account"})
         assert response.status_code == 200
         assert response.content.decode().count('data-testid="customer-link"') == per_page
-        assert not any("COUNT(" in query["sql"].upper() for query in context.captured_queries)
+        # One count, bounded (「N件」 up to COUNT_LIMIT): never a COUNT over every row.
+        count_queries = [q["sql"] for q in context.captured_queries if "COUNT(" in q["sql"].upper()]
+        assert len(count_queries) == 1 and f"LIMIT {listing.COUNT_LIMIT + 1}" in count_queries[0]
         counts.append(len(context.captured_queries))
     assert counts[0] == counts[1]
     assert counts[0] <= 10
+
+
+class _Rows:
+    """A list of `rows` rows as far as bounded_count reads it: which slice, and its count."""
+
+    def __init__(self, rows: int):
+        self.rows, self.sliced = rows, None
+
+    def values(self, *fields):
+        return self
+
+    def __getitem__(self, key):
+        self.sliced = key
+        return self
+
+    def count(self):
+        return min(self.rows, self.sliced.stop)
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (0, (0, False)),
+        (9_999, (9_999, False)),
+        (10_000, (10_000, False)),
+        (10_001, (10_000, True)),
+        (10**6, (10_000, True)),
+    ],
+)
+def test_the_count_is_exact_up_to_ten_thousand_and_reads_one_row_more(rows, expected):
+    queryset = _Rows(rows)
+    count = listing.bounded_count(queryset)
+    assert (count.value, count.more) == expected
+    assert queryset.sliced == slice(None, 10_001)
+
+
+@pytest.mark.parametrize(("rows", "text"), [(2, "2件"), (3, "3件"), (4, "3件以上")])
+def test_the_list_says_how_many_accounts_match_its_filter(client_for, msp_admin, msp_org, monkeypatch, rows, text):
+    monkeypatch.setattr(listing, "COUNT_LIMIT", 3)
+    CustomerAccountFactory.create_batch(rows, organization=msp_org, company_name="青葉")
+    CustomerAccountFactory.create_batch(2, organization=msp_org, company_name="若葉")
+    CustomerAccountFactory(organization=OrganizationFactory(kind="msp"), company_name="青葉")  # another MSP's
+    body = client_for(msp_admin).get(url("list"), {"q": "青葉"}).content.decode()
+    shown = re.search(r'data-testid="list-count"[^>]*>(.*?)</span>\s*(件以上|件)', body, re.S)
+    assert re.sub(r"<[^>]+>", "", shown.group(1)) + shown.group(2) == text
+
+
+def test_the_list_count_reads_in_english_with_thousands_separators(client_for, msp_admin, msp_org, monkeypatch):
+    monkeypatch.setattr(listing, "bounded_count", lambda queryset: listing.BoundedCount(10_000, True))
+    client = client_for(msp_admin)
+    client.cookies["portal_language"] = "en"
+    body = re.sub(r"<[^>]+>", "", client.get(url("list")).content.decode())
+    assert "10,000 or more accounts" in body
+    monkeypatch.setattr(listing, "bounded_count", lambda queryset: listing.BoundedCount(9_999, False))
+    body = re.sub(r"<[^>]+>", "", client.get(url("list")).content.decode())
+    assert "9,999 accounts" in body
 
 
 def test_bulk_selection_appears_only_when_an_action_exists(client_for, msp_admin, customer, monkeypatch):
@@ -692,3 +750,18 @@ def test_a_suspended_account_shows_the_flag_in_the_list_and_on_its_page(client_f
     assert 'data-testid="suspended-badge" title="2026/11/21 から利用停止">利用停止</span>' in rows[suspended.pk]
     assert "suspended-badge" not in rows[running.pk]
     assert 'data-testid="suspended-badge"' in client.get(url("detail", suspended)).content.decode()
+
+
+def test_the_shortage_filter_names_the_wallets_msp_only_where_the_list_is_scoped_to_msps(
+    operator_user, msp_admin, msp_org
+):
+    # Over every MSP the extra join condition names no MSP and only skews PostgreSQL's row
+    # estimate (the bounded count then hash-joined both tables whole); scoped, it lets the
+    # wallet's MSP-led index serve the filter.
+    from django.http import QueryDict
+
+    states_msp = '"msp_id" = ("accounts_customeraccount"."organization_id")'
+    cases = [(operator_user, "shortage=yes", False), (operator_user, f"shortage=yes&organization={msp_org.pk}", True)]
+    for user, params, scoped in [*cases, (msp_admin, "shortage=yes", True)]:
+        filterset, _table = listing.customer_list_table(user, QueryDict(params))
+        assert (states_msp in str(filterset.qs.query)) is scoped, (user, params)

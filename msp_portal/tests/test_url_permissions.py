@@ -123,6 +123,16 @@ class Persona:
             )
         return self._cache["transfer"]
 
+    def purchase_request(self):
+        """An open points purchase request of the persona's MSP."""
+        from points.models import PurchaseRequest
+
+        if "purchase_request" not in self._cache:
+            self._cache["purchase_request"] = PurchaseRequest.objects.create(
+                organization=self.msp, amount=500, order_reference="PO-R", idempotency_key=f"r-{self.role}"
+            )
+        return self._cache["purchase_request"]
+
     def job_run(self):
         from billing_jobs.models import JobRun
 
@@ -190,6 +200,7 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^c/password/set/", "token", lambda persona: "invalid-token"),
     (r"/bulk/import/", "token", lambda persona: persona.user_import().token),
     (r"^points/transfers/", "transfer_id", lambda persona: persona.transfer().pk),
+    (r"^points/purchase-requests/", "request_id", lambda persona: persona.purchase_request().pk),
     (r"^jobs/<int:pk>/", "pk", lambda persona: persona.job_run().pk),
     (r"^points/rules/", "rule_id", lambda persona: persona.future_rule().pk),
     (r"^c/[^/]+/admins/", "pk", lambda persona: persona.customer_admin().pk),

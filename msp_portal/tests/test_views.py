@@ -1,5 +1,6 @@
 """The dashboard per role, the health check and the error pages."""
 
+import re
 import socket
 
 import pytest
@@ -48,6 +49,15 @@ def test_the_health_check_reports_a_redis_broker_ok(client, db, settings):
 
 def test_the_health_check_takes_only_get(client, db):
     assert client.post(reverse("healthz")).status_code == 405
+
+
+def test_the_favicon_answers_on_every_page(client, db):
+    # /favicon.ico, which browsers ask for unprompted, leads to the icon WhiteNoise serves.
+    response = client.get("/favicon.ico", follow=True)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content if response.streaming else [response.content])[:4] == b"\0\0\1\0"
+    body = client.get(reverse("login")).content.decode()
+    assert re.search(r'<link rel="icon" href="[^"]*portal/favicon\.ico"', body)
 
 
 # --- Error pages ------------------------------------------------------------------------------------

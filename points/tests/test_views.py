@@ -266,6 +266,12 @@ def test_an_msp_sees_its_pool_balance_and_history(client_for, msp_viewer, custom
     assert 'data-testid="debt-banner"' not in body
 
 
+def test_the_pool_history_labels_a_purchase_with_its_order_reference(client_for, msp_admin, customer):
+    # "Order" alone fell through to Django's catalogue, which reads it as a sort order (並び変え).
+    body = client_for(msp_admin).get(reverse("points:pool"), {"kind": "purchase"}).content.decode()
+    assert "発注番号: PO-1" in body and "並び変え" not in body
+
+
 def test_the_pool_history_filters_by_kind_and_customer(client_for, msp_admin, customer, msp_org):
     other = CustomerAccountFactory(organization=msp_org)
     give(customer, 10)
@@ -497,7 +503,7 @@ def test_the_list_shows_points_and_the_estimate_labelled_with_the_next_25th(clie
     body = list_body(client_for(msp_billing))
     assert "11/25の推定残ポイント数" in body
     assert 'data-testid="points-balance">5<' in body
-    assert '<span class="points-negative" data-testid="points-estimate">-15<' in body
+    assert '<span class="num-value points-negative" data-testid="points-estimate">-15<' in body
     assert reverse("points:change", args=[customer.pk]) in body
     assert 'data-action="replenish"' in body and "必要ポイントの補充" in body
 
