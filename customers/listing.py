@@ -41,9 +41,13 @@ class BoundedCount:
 
 def bounded_count(queryset: QuerySet) -> BoundedCount:
     """One query, `SELECT count(*) FROM (… LIMIT COUNT_LIMIT + 1)`: the list's own query (its
-    scope, filters and order, so the plan walks the same index as the page) reduced to ids."""
+    scope and filters) reduced to ids, in id order — the order every scope has an index for
+    (`customer_org_id`, the primary key), so the plan walks it and probes the wallets row by row
+    up to the limit. In the list's own order, the planner's low guess of the shortage filter's
+    rows made it hash-join both tables whole at a million accounts (0.46 s against 0.04 s,
+    EXPLAIN ANALYZE on the bench's data); no other filter got slower."""
     limit = COUNT_LIMIT
-    found = queryset.values("pk")[: limit + 1].count()
+    found = queryset.order_by("-pk").values("pk")[: limit + 1].count()
     return BoundedCount(min(found, limit), found > limit)
 
 

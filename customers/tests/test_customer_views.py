@@ -207,7 +207,11 @@ class _Rows:
     """A list of `rows` rows as far as bounded_count reads it: which slice, and its count."""
 
     def __init__(self, rows: int):
-        self.rows, self.sliced = rows, None
+        self.rows, self.sliced, self.ordered = rows, None, None
+
+    def order_by(self, *fields):
+        self.ordered = fields
+        return self
 
     def values(self, *fields):
         return self
@@ -235,6 +239,8 @@ def test_the_count_is_exact_up_to_ten_thousand_and_reads_one_row_more(rows, expe
     count = listing.bounded_count(queryset)
     assert (count.value, count.more) == expected
     assert queryset.sliced == slice(None, 10_001)
+    # In id order, which every scope has an index for (not the list's own order).
+    assert queryset.ordered == ("-pk",)
 
 
 @pytest.mark.parametrize(("rows", "text"), [(2, "2件"), (3, "3件"), (4, "3件以上")])
