@@ -25,15 +25,31 @@ document.addEventListener("DOMContentLoaded", function () {
     if (event.shiftKey && document.activeElement === first) { last.focus(); event.preventDefault(); }
     else if (!event.shiftKey && document.activeElement === last) { first.focus(); event.preventDefault(); }
   });
-  element.addEventListener("shown.bs.modal", function () {
-    var first = element.querySelector(
-      "#portal-modal-content input:not([type=hidden]):not([disabled]), #portal-modal-content select:not([disabled]), " +
-      "#portal-modal-content textarea:not([disabled]), #portal-modal-content .modal-footer button:not([disabled])"
+  var content = document.getElementById("portal-modal-content");
+  var lastField = null;  // a field the user (or a test) focused while the popup was still opening
+  content.addEventListener("focusin", function (event) { lastField = event.target; });
+  function firstField() {
+    return content.querySelector(".is-invalid") || content.querySelector(
+      "input:not([type=hidden]):not([disabled]), select:not([disabled]), textarea:not([disabled]), " +
+      ".modal-footer button:not([disabled])"
     );
-    if (first) { first.focus(); }
+  }
+  element.addEventListener("shown.bs.modal", function () {
+    // Bootstrap has just focused the dialog itself: give the focus to the field chosen meanwhile,
+    // else to the first one.
+    var target = lastField && content.contains(lastField) ? lastField : firstField();
+    if (target) { target.focus(); }
   });
   document.body.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "portal-modal-content") { modal.show(); }
+    if (!(event.detail.target && event.detail.target.id === "portal-modal-content")) { return; }
+    if (element.classList.contains("show")) {
+      // The popup answered again (a refused form): focus its first field in error.
+      var target = firstField();
+      if (target) { target.focus(); }
+    } else {
+      lastField = null;
+      modal.show();
+    }
   });
   document.body.addEventListener("portal:close-modal", function () { modal.hide(); });
   // A refused request (400) answers with a popup saying why (templates/400.html): htmx swaps no
