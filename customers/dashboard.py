@@ -20,6 +20,7 @@ from django.db.models import Count
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from msp_portal import dates
@@ -75,8 +76,6 @@ def dashboard_kind(user) -> str:
 
 def list_url(**params) -> str:
     """The customer list filtered by `params` (the dashboard's links)."""
-    from django.utils.http import urlencode
-
     return f"{reverse('customers:list')}?{urlencode(params)}" if params else reverse("customers:list")
 
 
@@ -94,10 +93,12 @@ def _applications(request) -> dict | None:
             return None
         promise = settings.PORTAL_APPROVAL_BUSINESS_DAYS
         buckets = [0] * (promise + 2)  # 0 … promise business days, then overdue
+        ages: dict[dt.date, int] = {}  # one count per submission day, not per application
         for moment in submitted:
             day = timezone.localtime(moment, dates.TOKYO).date()
-            age = _business_days_between(day, today)
-            buckets[min(age, promise + 1)] += 1
+            if day not in ages:
+                ages[day] = _business_days_between(day, today, cap=promise + 1)
+            buckets[ages[day]] += 1
         histogram = [{"days": days, "overdue": days > promise, "count": count} for days, count in enumerate(buckets)]
         return {
             "histogram": histogram,
@@ -116,9 +117,10 @@ def _applications(request) -> dict | None:
     return {"rows": rows, "total": queue.count(), "pending_url": reverse("customers:pending")}
 
 
-def _business_days_between(start: dt.date, end: dt.date) -> int:
+def _business_days_between(start: dt.date, end: dt.date, *, cap: int) -> int:
+    """Business days after `start` up to `end`, counted no further than `cap` (the overdue bucket)."""
     days, day = 0, start
-    while day < end and days <= 366:
+    while day < end and days < cap:
         day += dt.timedelta(days=1)
         if dates.is_business_day(day):
             days += 1
