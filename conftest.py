@@ -339,7 +339,7 @@ def browser_login():
         browser_page.fill("input[name=password]", password)
         user = User.objects.filter(email__iexact=email).first()
         device = two_factor_device(user) if user is not None and _needs_second_factor(user) else None
-        browser_page.click("button[type=submit]")
+        browser_page.click("#login-form button[type=submit]")
         if device is not None:
             browser_page.wait_for_url(re.compile(r".*/accounts/two-factor/.*"))
             browser_page.fill("input[name=token]", totp_token(device))
