@@ -320,8 +320,16 @@ def page(chromium, live_server):
     context.set_default_timeout(15_000)
     browser_page = context.new_page()
     browser_page.portal_url = lambda path="/": f"{live_server.url}{path}"
+    # The Content-Security-Policy is enforced as in production: anything it blocked on any page or
+    # popup the test went through fails the test.
+    blocked: list[str] = []
+    browser_page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield browser_page
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 @pytest.fixture
