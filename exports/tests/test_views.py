@@ -111,7 +111,7 @@ def test_the_progress_fragment_polls_while_the_job_runs(client_for, msp_admin, m
     html = response.content.decode()
     assert response.status_code == 200
     assert 'hx-trigger="every 2s"' in html
-    assert 'aria-valuenow="25"' in html
+    assert 'max="100" value="25"' in html
     assert "50,000" in html
     assert "download" not in html
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.QUEUED, rows_total=None, rows_done=0)
