@@ -269,6 +269,8 @@ def client_for(client):
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
 
+    from accounts.middleware import SessionActivityMiddleware
+    from accounts.models import UserSession
     from accounts.views import HAS_DEVICE_SESSION_KEY
     from msp_portal.permissions import REAUTHENTICATED_AT_SESSION_KEY
 
@@ -284,7 +286,10 @@ def client_for(client):
             session[HAS_DEVICE_SESSION_KEY] = True
         else:
             session[HAS_DEVICE_SESSION_KEY] = False
+        # The signed-in browser's row, as the sign-in writes it; its last request was just now.
+        session[SessionActivityMiddleware.SEEN_SESSION_KEY] = time.time()
         session.save()
+        UserSession.objects.create(user=user, session_key=session.session_key, user_agent="test client")
         return new_client
 
     return make

@@ -204,8 +204,6 @@ def reauthentication_response(request):
     popup's request), which returns to the action with the data filled in."""
     if not is_sensitive(request) or recently_reauthenticated(request):
         return None
-    from django.shortcuts import redirect
-
     token = secrets.token_urlsafe(16)
     pending = dict(request.session.get(PENDING_SUBMISSIONS_SESSION_KEY, {}))
     # Keep the latest few: a user who opens many checks and completes none fills nothing up.
@@ -217,9 +215,13 @@ def reauthentication_response(request):
         "at": time.time(),
     }
     request.session[PENDING_SUBMISSIONS_SESSION_KEY] = pending
+    from django.http import HttpResponseRedirect
     from django.urls import reverse
 
-    return redirect(f"{reverse('reauthenticate')}?{urlencode({'pending': token})}", status=303)
+    # 303: the browser (also htmx's request) follows with a GET.
+    response = HttpResponseRedirect(f"{reverse('reauthenticate')}?{urlencode({'pending': token})}")
+    response.status_code = 303
+    return response
 
 
 def role_of(user) -> str | None:

@@ -7,9 +7,11 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
+    # After 0006, beside 0007 (0009 joins them): 0007 depends on the ledger's 0008, so hanging
+    # this schema after it would let a rollback of the ledger below its 0008 (the ledger's
+    # migration tests do that) drop these columns under the current models.
     dependencies = [
-        ('accounts', '0007_customer_accounts_moved_to_customers'),
+        ('accounts', '0006_customer_suspension_indexes'),
     ]
 
     operations = [

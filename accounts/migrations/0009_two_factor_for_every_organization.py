@@ -39,6 +39,7 @@ def require_two_factor(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("accounts", "0007_customer_accounts_moved_to_customers"),
         ("accounts", "0008_security"),
         ("audit", "0003_customer_accounts_moved"),
     ]
