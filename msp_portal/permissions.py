@@ -140,8 +140,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
 # operator's approval and provisioning) ask the user to prove it is them again when their last
 # check (sign-in, second factor or password) is older than PORTAL_REAUTHENTICATION_SECONDS.
 # Keyed by URL name; the value, when not None, says whether this request is sensitive (a point
-# move only above the organization's threshold). Only state-changing requests are checked: the
-# popup opens, and its submission asks. test_url_permissions sends each a stale session.
+# move only above the organization's threshold). Only submissions (POST) are checked: the popup
+# opens, and its submission asks. test_url_permissions sends each a stale session.
 
 
 def _large_point_move(request) -> bool:
@@ -192,7 +192,8 @@ def recently_reauthenticated(request) -> bool:
 
 def is_sensitive(request) -> bool:
     match = getattr(request, "resolver_match", None)
-    if match is None or request.method in ("GET", "HEAD", "OPTIONS") or match.view_name not in SENSITIVE_VIEWS:
+    # Every state change of the portal is a POST; other methods get the view's own 405.
+    if match is None or request.method != "POST" or match.view_name not in SENSITIVE_VIEWS:
         return False
     condition = SENSITIVE_VIEWS[match.view_name]
     return condition is None or condition(request)

@@ -69,7 +69,7 @@ def test_the_last_second_factor_of_a_required_user_cannot_be_removed(client_for,
     session[DEVICE_ID_SESSION_KEY] = passkey.persistent_id
     session.save()
     response = client.post(reverse("passkey_remove", args=[passkey.pk]))
-    assert response.status_code == 200 and "data-testid=\"form-errors\"" in response.content.decode()
+    assert response.status_code == 200 and 'data-testid="form-errors"' in response.content.decode()
     assert WebAuthnCredential.objects.filter(pk=passkey.pk).exists()
     assert not AuditEvent.objects.filter(action="user.passkey_remove").exists()
 
@@ -114,5 +114,5 @@ def test_the_token_page_offers_the_passkey(client, msp_admin):
 def test_the_passkey_scripts_are_our_static_files(client, db, name):
     assert finders.find(f"django_otp_webauthn/{name}")
     html = client.get(reverse("login")).content.decode()
-    assert f'src="/static/django_otp_webauthn/otp_webauthn_auth.js"' in html
+    assert 'src="/static/django_otp_webauthn/otp_webauthn_auth.js"' in html
     assert "https://" not in "".join(line for line in html.splitlines() if "<script" in line)

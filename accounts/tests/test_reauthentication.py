@@ -59,7 +59,7 @@ def test_a_stale_invite_asks_for_a_code_and_then_completes_with_its_data(client_
     assert page.status_code == 200 and 'name="token"' in page.content.decode()
     # A wrong code is refused and nothing happens.
     refused = client.post(check_url, {"token": "000000"})
-    assert "data-testid=\"reauthenticate-continue-form\"" not in refused.content.decode()
+    assert 'data-testid="reauthenticate-continue-form"' not in refused.content.decode()
     assert "コードが正しくないか" in refused.content.decode()
     stale(settings.PORTAL_REAUTHENTICATION_SECONDS + 10)  # past django-otp's delay after a wrong code
     confirmed = client.post(check_url, {"token": totp_token(device)})

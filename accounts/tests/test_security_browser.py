@@ -11,7 +11,7 @@ from django.conf import settings
 
 from accounts.models import User
 from audit.models import AuditEvent
-from conftest import totp_token, two_factor_device
+from conftest import PASSWORD, totp_token, two_factor_device
 from msp_portal.permissions import REAUTHENTICATED_AT_SESSION_KEY
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -74,6 +74,17 @@ def test_a_passkey_is_enrolled_and_then_signs_in_without_a_password(page, authen
     # The browser is listed on the profile, signed in by the passkey.
     page.goto(page.portal_url("/accounts/profile/"))
     assert page.locator("[data-testid=sessions-card] tbody tr").count() == 1
+
+    # After the password, the passkey also serves as the second factor.
+    page.click("#user-menu")
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_url("**/accounts/login/**")
+    page.fill("input[name=username]", msp_admin.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/accounts/two-factor/**")
+    page.click("#passkey-verification-button")
+    page.wait_for_url("**/dashboard/")
 
 
 def test_a_sensitive_action_asks_again_and_completes_with_its_data(page, browser_login, msp_admin):

@@ -9,7 +9,6 @@ from django.apps import apps
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Organization
 from accounts.services import organization_create
 from accounts.tests.factories import OrganizationFactory, UserFactory
 from audit.models import AuditEvent

@@ -53,8 +53,9 @@ def test_seed_demo_says_that_every_staff_login_enrols_a_device_on_the_first_sign
         "msp-viewer@example.com",
         "support@example.com",
     ]
+    enrols = "(two-factor: enrols a passkey or an authenticator app on the first sign-in)"
     for email in staff:
-        assert _line(printed, email).endswith("(two-factor: enrols a passkey or an authenticator app on the first sign-in)")
+        assert _line(printed, email).endswith(enrols)
     summary = next(line for line in printed if line.startswith("Two-factor sign-in (operator@example.com, "))
     assert "msp-admin@example.com" in summary and "support@example.com" in summary
     assert "a passkey" in summary and "authenticator app" in summary and "6-digit code" in summary
