@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import segno
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -88,6 +89,7 @@ from .tables import StaffTable, SupportAccountTable
 from .user_agents import describe_user_agent
 
 ENROL_KEY_SESSION_KEY = "portal_otp_enrol_key"
+REAUTHENTICATION_FAILURES_SESSION_KEY = "portal_reauthentication_failures"
 
 
 def _with_next(url_name: str, next_url: str) -> str:
@@ -754,11 +756,18 @@ def reauthenticate(request):
         form = TokenForm(request.POST or None)
     if request.method == "POST" and form is not None and form.is_valid():
         if uses_password:
-            error = (
-                None
-                if check_password(form.cleaned_data["password"], request.user.password)
-                else _("The password is incorrect.")
-            )
+            error = None
+            if not check_password(form.cleaned_data["password"], request.user.password):
+                error = _("The password is incorrect.")
+                # A session is not a way to guess the password: after as many wrong ones as the
+                # sign-in allows, it ends (the sign-in's lockout then takes over).
+                failures = request.session.get(REAUTHENTICATION_FAILURES_SESSION_KEY, 0) + 1
+                request.session[REAUTHENTICATION_FAILURES_SESSION_KEY] = failures
+                if failures >= settings.AXES_FAILURE_LIMIT:
+                    services.user_session_signed_out(session_key=request.session.session_key)
+                    auth_logout(request)
+                    messages.error(request, _("Too many wrong passwords. Sign in again."))
+                    return popup_done(request, reverse("login"))
             field = "password"
         else:
             error = _check_code(request, device, form.cleaned_data["token"])
@@ -766,6 +775,7 @@ def reauthenticate(request):
         if error:
             form.add_error(field, error)
         else:
+            request.session.pop(REAUTHENTICATION_FAILURES_SESSION_KEY, None)
             mark_reauthenticated(request)
             return _after_reauthentication(request, token, pending, next_url)
     here = request.get_full_path()

@@ -192,3 +192,17 @@ def test_turning_the_requirement_off_asks_again_and_is_audited(client_for, msp_a
 def test_the_check_page_needs_a_signed_in_user_and_rejects_put(client, client_for, msp_admin):
     assert client.get(reverse("reauthenticate"))["Location"].startswith(reverse("login"))
     assert client_for(msp_admin).put(reverse("reauthenticate")).status_code == 405
+
+
+def test_wrong_passwords_at_the_check_end_the_session(client_for, msp_admin, stale):
+    msp_admin.organization.require_two_factor = False
+    msp_admin.organization.save(update_fields=["require_two_factor"])
+    client = client_for(msp_admin)
+    stale()
+    check_url = client.post(reverse("staff_invite"), INVITE)["Location"]
+    for _attempt in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert client.post(check_url, {"password": "wrong-password"}).status_code == 200
+    response = client.post(check_url, {"password": "wrong-password"})
+    assert response["Location"] == reverse("login")
+    assert client.get(reverse("dashboard"))["Location"].startswith(reverse("login"))
+    assert not User.objects.filter(email="new@test.example").exists()
