@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organization',
             name='reauthentication_point_threshold',
-            field=models.PositiveIntegerField(default=10000, verbose_name='points that need re-authentication'),
+            field=models.PositiveIntegerField(db_default=10000, default=10000, verbose_name='points that need re-authentication'),
         ),
         migrations.AddField(
             model_name='organization',
