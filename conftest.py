@@ -264,21 +264,32 @@ def client_for(client):
     """`client_for(user)`: a test client signed in as that user. For a user who signs in with
     two-factor (operator staff, or an enrolled device) the session is verified too, with a
     confirmed device created if needed, so the client is fully usable."""
+    import time
+
     from django.test import Client
     from django_otp import DEVICE_ID_SESSION_KEY
 
+    from accounts.middleware import SessionActivityMiddleware
+    from accounts.models import UserSession
     from accounts.views import HAS_DEVICE_SESSION_KEY
+    from msp_portal.permissions import REAUTHENTICATED_AT_SESSION_KEY
 
     def make(user):
         new_client = Client()
         new_client.force_login(user)
         session = new_client.session
+        # Signed in just now, as a sign-in through the form: sensitive actions do not ask again
+        # for PORTAL_REAUTHENTICATION_SECONDS.
+        session[REAUTHENTICATED_AT_SESSION_KEY] = time.time()
         if _needs_second_factor(user):
             session[DEVICE_ID_SESSION_KEY] = two_factor_device(user).persistent_id
             session[HAS_DEVICE_SESSION_KEY] = True
         else:
             session[HAS_DEVICE_SESSION_KEY] = False
+        # The signed-in browser's row, as the sign-in writes it; its last request was just now.
+        session[SessionActivityMiddleware.SEEN_SESSION_KEY] = time.time()
         session.save()
+        UserSession.objects.create(user=user, session_key=session.session_key, user_agent="test client")
         return new_client
 
     return make

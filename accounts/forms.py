@@ -167,3 +167,27 @@ class OrganizationTwoFactorForm(PortalForm):
         label=_("Require two-factor authentication for every member"),
         required=False,
     )
+
+
+class OrganizationReauthenticationForm(PortalForm):
+    points = forms.IntegerField(
+        label=_("Ask to confirm it is you before moving more than this many points at once"),
+        min_value=1,
+        max_value=1_000_000_000,
+        error_messages={
+            "min_value": _("Enter a number of points of at least 1."),
+            "invalid": _("Enter a whole number of points."),
+        },
+    )
+
+
+class PasswordCheckForm(PortalForm):
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
+class PasskeyNameForm(PortalForm):
+    name = forms.CharField(label=_("Passkey name"), max_length=64)

@@ -3,13 +3,17 @@ staff and support accounts they may see, their second factor (STYLE.md "Where lo
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from msp_portal.permissions import Cap, OrganizationKind, Role, check_cap
 
-from .models import Membership, Organization, User
+from .models import Membership, Organization, User, UserSession
 
 
 def managed_organization_ids(user: User) -> list[int] | None:
@@ -48,15 +52,67 @@ def support_accounts_for(organization: Organization) -> QuerySet[Organization]:
 
 def user_requires_two_factor(user: User) -> bool:
     """Operator staff always sign in with a second factor; members of an organization that
-    requires it too. Everyone else may enrol a device of their own choice."""
+    requires it too, also while its grace period runs (they cannot turn it off). Everyone else
+    (customer admins) may enrol one of their own choice."""
     organization = user.organization
     if organization is None:
         return False
     return organization.kind == OrganizationKind.OPERATOR or organization.require_two_factor
 
 
+def user_must_enrol_now(user: User) -> bool:
+    """Whether a user without a second factor is sent to enrolment before any other page: once
+    their organization requires it and its grace period, if any, is over."""
+    organization = user.organization
+    return organization is not None and organization.two_factor_enforced()
+
+
+def user_two_factor_deadline(user: User) -> dt.datetime | None:
+    """The end of the grace period in which the user's organization requires a second factor
+    but still lets members without one in; None when there is none (or it is over)."""
+    organization = user.organization
+    if organization is None or organization.two_factor_enforced() or not organization.require_two_factor:
+        return None
+    return organization.two_factor_deadline
+
+
+def confirmed_second_factors(user) -> dict[str, bool]:
+    """Which kinds of second factor the user has: an authenticator app, passkeys."""
+    return {
+        "totp": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "passkey": WebAuthnCredential.objects.filter(user=user, confirmed=True).exists(),
+    }
+
+
 def user_has_two_factor_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    """An authenticator app or a passkey."""
+    return any(confirmed_second_factors(user).values())
+
+
+def has_second_factor_expression():
+    """An annotation for user querysets: True when the user has an authenticator app or a
+    passkey (the staff list's "not enrolled" badge)."""
+    return Exists(TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)) | Exists(
+        WebAuthnCredential.objects.filter(user=OuterRef("pk"), confirmed=True)
+    )
+
+
+def passkeys_of(user: User) -> QuerySet[WebAuthnCredential]:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at", "pk")
+
+
+def live_sessions_of(user: User) -> list[UserSession]:
+    """The user's browsers that are still signed in: rows not ended whose Django session
+    exists and has not expired (the database session backend's table)."""
+    from django.contrib.sessions.models import Session
+
+    rows = list(UserSession.objects.filter(user=user, ended_at__isnull=True).order_by("-last_seen_at", "-pk"))
+    live = set(
+        Session.objects.filter(
+            session_key__in=[row.session_key for row in rows], expire_date__gt=timezone.now()
+        ).values_list("session_key", flat=True)
+    )
+    return [row for row in rows if row.session_key in live]
 
 
 def staff_visible_to(user: User) -> QuerySet[User]:

@@ -46,8 +46,15 @@ class StaffTable(PortalTable):
             return format_html('<span class="badge text-bg-success">{}</span>', pgettext_lazy("staff status", "Active"))
         return format_html('<span class="badge text-bg-secondary">{}</span>', _("Deactivated"))
 
-    def render_has_two_factor(self, value):
-        return _("On") if value else _("Off")
+    def render_has_two_factor(self, value, record):
+        if value:
+            return _("On")
+        organization = record.membership.organization
+        if record.is_active and (organization.require_two_factor or organization.is_operator):
+            return format_html(
+                '<span class="badge text-bg-warning" data-testid="not-enrolled">{}</span>', _("Not enrolled")
+            )
+        return _("Off")
 
     def render_actions(self, record):
         return render_to_string(

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from . import views
+from . import passkeys, views
 
 urlpatterns = [
     path("login/", views.login_view, name="login"),
@@ -12,7 +12,13 @@ urlpatterns = [
     path("two-factor/", views.two_factor_verify, name="two_factor_verify"),
     path("two-factor/enrol/", views.two_factor_enrol, name="two_factor_enrol"),
     path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("reauthenticate/", views.reauthenticate, name="reauthenticate"),
     path("profile/", views.profile, name="profile"),
+    path("profile/passkeys/<int:pk>/rename/", views.passkey_rename, name="passkey_rename"),
+    path("profile/passkeys/<int:pk>/remove/", views.passkey_remove, name="passkey_remove"),
+    path("profile/sessions/<int:pk>/end/", views.session_end, name="session_end"),
+    path("profile/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
+    path("passkeys/", include((passkeys.ceremony_urlpatterns, "otp_webauthn"))),
     path("profile/password/", views.password_change, name="password_change"),
     path("organization/", views.organization_settings, name="organization_settings"),
     path("staff/", views.staff_list, name="staff_list"),
@@ -21,6 +27,7 @@ urlpatterns = [
     path("staff/<int:pk>/deactivate/", views.staff_deactivate, name="staff_deactivate"),
     path("staff/<int:pk>/reactivate/", views.staff_reactivate, name="staff_reactivate"),
     path("staff/<int:pk>/two-factor-reset/", views.staff_two_factor_reset, name="staff_two_factor_reset"),
+    path("staff/<int:pk>/end-sessions/", views.staff_sessions_end, name="staff_sessions_end"),
     path("staff/<int:pk>/resend-invitation/", views.staff_invitation_resend, name="staff_invitation_resend"),
     path("support-accounts/", views.support_account_list, name="support_account_list"),
     path("support-accounts/new/", views.support_account_create, name="support_account_create"),

@@ -9,9 +9,13 @@ selectors; this module only answers "may this role do that kind of thing".
 from __future__ import annotations
 
 import enum
+import secrets
+import time
 from collections.abc import Callable
 from functools import wraps
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -131,6 +135,96 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
 }
 
 
+# --- Re-authentication ("sudo mode") ---------------------------------------------------------------
+# Actions that reach far (who may sign in and as what, the second factor, large point moves, the
+# operator's approval and provisioning) ask the user to prove it is them again when their last
+# check (sign-in, second factor or password) is older than PORTAL_REAUTHENTICATION_SECONDS.
+# Keyed by URL name; the value, when not None, says whether this request is sensitive (a point
+# move only above the organization's threshold). Only submissions (POST) are checked: the popup
+# opens, and its submission asks. test_url_permissions sends each a stale session.
+
+
+def _large_point_move(request) -> bool:
+    try:
+        amount = int(str(request.POST.get("amount", "")).replace(",", "").strip())
+    except ValueError:
+        return False  # the form refuses it without moving anything
+    organization = request.user.organization
+    return organization is not None and amount > organization.reauthentication_point_threshold
+
+
+SENSITIVE_VIEWS: dict[str, Callable | None] = {
+    "staff_invite": None,
+    "staff_role": None,
+    "staff_deactivate": None,
+    "staff_reactivate": None,
+    "staff_two_factor_reset": None,
+    "staff_sessions_end": None,
+    "support_account_create": None,
+    "support_staff_invite": None,
+    "organization_settings": None,
+    "two_factor_disable": None,
+    "passkey_remove": None,
+    "customers:approve": None,
+    "customers:reject": None,
+    "customers:retry_provisioning": None,
+    "points:change": _large_point_move,
+}
+
+# The session's time of the user's last check (seconds since the epoch), and the stashed
+# submissions that wait for one.
+REAUTHENTICATED_AT_SESSION_KEY = "portal_reauthenticated_at"
+PENDING_SUBMISSIONS_SESSION_KEY = "portal_pending_submissions"
+# Form fields never stashed: the CSRF token is minted anew on the confirmation form.
+_NOT_STASHED = frozenset({"csrfmiddlewaretoken"})
+_MAX_PENDING = 5
+
+
+def mark_reauthenticated(request) -> None:
+    """Record that the user just proved who they are (sign-in, second factor, password)."""
+    request.session[REAUTHENTICATED_AT_SESSION_KEY] = time.time()
+
+
+def recently_reauthenticated(request) -> bool:
+    checked_at = request.session.get(REAUTHENTICATED_AT_SESSION_KEY)
+    return checked_at is not None and time.time() - checked_at <= settings.PORTAL_REAUTHENTICATION_SECONDS
+
+
+def is_sensitive(request) -> bool:
+    match = getattr(request, "resolver_match", None)
+    # Every state change of the portal is a POST; other methods get the view's own 405.
+    if match is None or request.method != "POST" or match.view_name not in SENSITIVE_VIEWS:
+        return False
+    condition = SENSITIVE_VIEWS[match.view_name]
+    return condition is None or condition(request)
+
+
+def reauthentication_response(request):
+    """None when the request may go on; otherwise stash its form data in the session and send
+    the user to the check (a popup under htmx: the browser follows the redirect inside the
+    popup's request), which returns to the action with the data filled in."""
+    if not is_sensitive(request) or recently_reauthenticated(request):
+        return None
+    token = secrets.token_urlsafe(16)
+    pending = dict(request.session.get(PENDING_SUBMISSIONS_SESSION_KEY, {}))
+    # Keep the latest few: a user who opens many checks and completes none fills nothing up.
+    for old in sorted(pending, key=lambda key: pending[key]["at"])[: max(0, len(pending) - _MAX_PENDING + 1)]:
+        del pending[old]
+    pending[token] = {
+        "path": request.get_full_path(),
+        "fields": [[name, value] for name, value in request.POST.lists() if name not in _NOT_STASHED],
+        "at": time.time(),
+    }
+    request.session[PENDING_SUBMISSIONS_SESSION_KEY] = pending
+    from django.http import HttpResponseRedirect
+    from django.urls import reverse
+
+    # 303: the browser (also htmx's request) follows with a GET.
+    response = HttpResponseRedirect(f"{reverse('reauthenticate')}?{urlencode({'pending': token})}")
+    response.status_code = 303
+    return response
+
+
 def role_of(user) -> str | None:
     """The user's staff role, or None for anonymous users and users without a membership."""
     if not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -182,6 +276,11 @@ def capability_required(cap: Cap, *, scope: tuple[Callable, str] | None = None) 
                     helper, argument = scope
                     helper(request.user, kwargs[argument])  # Http404 outside the user's scope
                 raise PermissionDenied
+            if is_sensitive(request) and not recently_reauthenticated(request):
+                if scope is not None:
+                    helper, argument = scope
+                    helper(request.user, kwargs[argument])  # outside the scope: 404 before asking
+                return reauthentication_response(request)
             return view_func(request, *args, **kwargs)
 
         wrapper.capability = cap
@@ -192,10 +291,20 @@ def capability_required(cap: Cap, *, scope: tuple[Callable, str] | None = None) 
 
 
 def self_service(view_func):
-    """Mark a view every signed-in user may use on their own behalf (profile, two-factor)."""
-    view_func.capability = None
-    view_func.self_service = True
-    return view_func
+    """Mark a view every signed-in user may use on their own behalf (profile, two-factor). A
+    sensitive one (SENSITIVE_VIEWS) asks for the re-authentication first."""
+
+    @wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        if request.user.is_authenticated:
+            response = reauthentication_response(request)
+            if response is not None:
+                return response
+        return view_func(request, *args, **kwargs)
+
+    wrapper.capability = None
+    wrapper.self_service = True
+    return wrapper
 
 
 def public(view_func):

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "axes",
     "csp",
     "msp_portal",
@@ -81,6 +82,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.TwoFactorMiddleware",
+    "accounts.middleware.SessionActivityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -107,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "msp_portal.context_processors.portal",
+                "accounts.context_processors.two_factor",
             ],
         },
     },
@@ -145,6 +148,8 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Passwordless sign-in with a passkey (accounts.passkeys).
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -165,6 +170,20 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 OTP_TOTP_ISSUER = "MSP Portal"
+# Days an organization that did not require two-factor sign-in before it became the default
+# gives its members to enrol (the deadline is recorded per organization by accounts 0009).
+PORTAL_TWO_FACTOR_GRACE_DAYS = env.int("PORTAL_TWO_FACTOR_GRACE_DAYS", default=14)
+# Sensitive actions (msp_portal.permissions.SENSITIVE_VIEWS) ask for a second factor, or the
+# password of a user without one, when the last check is older than this.
+PORTAL_REAUTHENTICATION_SECONDS = env.int("PORTAL_REAUTHENTICATION_SECONDS", default=10 * 60)
+
+# Passkeys (WebAuthn) with django-otp-webauthn. The relying party id is the site's host name;
+# origins are the exact scheme://host[:port] the browser shows. WebAuthn needs a secure context:
+# https, or http://localhost in development.
+# https://django-otp-webauthn.readthedocs.io/en/latest/reference/settings.html
+OTP_WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+OTP_WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="MSP Portal")
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("WEBAUTHN_ALLOWED_ORIGINS", default=["http://localhost:8000"])
 
 # Sessions end after a working day, or when the browser closes.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 60 * 60)

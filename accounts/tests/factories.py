@@ -41,3 +41,15 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory, membership=None)
     organization = factory.SubFactory(OrganizationFactory)
     role = "admin"
+
+
+def passkey_for(user, name: str = "テスト用パスキー"):
+    """A confirmed passkey of the user, as django-otp-webauthn saves one after its ceremony (the
+    key material is random: only the browser tests sign with a real one)."""
+    import os
+
+    from django_otp_webauthn.models import WebAuthnCredential
+
+    return WebAuthnCredential.objects.create(
+        user=user, name=name, credential_id=os.urandom(32), public_key=os.urandom(77), confirmed=True
+    )

@@ -100,6 +100,7 @@ def test_sign_out_needs_a_post(client_for, msp_admin):
 
 
 def test_an_expired_session_is_sent_to_the_login_page(client, msp_admin, time_machine):
+    _two_factor_optional(msp_admin.organization)
     time_machine.move_to(dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC), tick=False)
     _login(client, msp_admin.email, PASSWORD)
     assert client.get(reverse("dashboard")).status_code == 200
@@ -173,3 +174,9 @@ def test_an_invited_user_without_a_password_can_still_ask_for_a_reset(client, ms
     Membership.objects.create(user=user, organization=msp_org, role="sales")
     client.post(reverse("password_reset"), {"email": user.email})
     assert len(mail.outbox) == 1
+
+
+def _two_factor_optional(organization):
+    """An organization whose admin turned the (default) two-factor requirement off."""
+    organization.require_two_factor = False
+    organization.save(update_fields=["require_two_factor"])

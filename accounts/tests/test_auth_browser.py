@@ -21,6 +21,9 @@ def _fill_login(page, email, password):
 
 
 def test_signing_in_in_japanese_and_in_english(page, msp_admin):
+    # An MSP that turned the two-factor requirement off: the password alone signs in.
+    msp_admin.organization.require_two_factor = False
+    msp_admin.organization.save(update_fields=["require_two_factor"])
     page.goto(page.portal_url("/accounts/login/"))
     assert page.locator("h1").inner_text() == "MSP管理者ポータルにログイン"
     assert page.locator("label[for=id_username]").inner_text() == "メールアドレス"

@@ -13,6 +13,9 @@ def test_the_login_page_is_japanese_by_default(client):
 
 
 def test_msp_admin_signs_in_and_sees_the_dashboard(client, msp_admin):
+    # An MSP that turned the two-factor requirement off: the password alone signs in.
+    msp_admin.organization.require_two_factor = False
+    msp_admin.organization.save(update_fields=["require_two_factor"])
     response = client.post(reverse("login"), {"username": msp_admin.email, "password": PASSWORD}, follow=True)
     assert response.redirect_chain[-1][0] == reverse("dashboard")
     assert msp_admin.organization.name in response.content.decode()

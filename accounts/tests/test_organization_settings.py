@@ -6,6 +6,7 @@ from audit.models import AuditEvent
 
 
 def test_an_msp_admin_requires_two_factor_for_the_organization(client_for, msp_admin, msp_org):
+    _two_factor_optional(msp_org)
     client = client_for(msp_admin)
     assert client.get(reverse("organization_settings")).status_code == 200
     response = client.post(reverse("organization_settings"), {"require_two_factor": "on"})
@@ -19,7 +20,7 @@ def test_an_msp_admin_requires_two_factor_for_the_organization(client_for, msp_a
 
 
 def test_saving_without_a_change_records_nothing(client_for, msp_admin):
-    client_for(msp_admin).post(reverse("organization_settings"), {})
+    client_for(msp_admin).post(reverse("organization_settings"), {"require_two_factor": "on"})
     assert not AuditEvent.objects.exists()
 
 
@@ -29,6 +30,7 @@ def test_the_operator_cannot_turn_its_requirement_off(client_for, operator_user,
 
 
 def test_other_roles_are_refused_and_nothing_changes(client_for, msp_viewer, msp_sales, support_user, msp_org):
+    _two_factor_optional(msp_org)
     for user in (msp_viewer, msp_sales, support_user):
         assert client_for(user).post(reverse("organization_settings"), {"require_two_factor": "on"}).status_code == 403
     msp_org.refresh_from_db()
@@ -37,3 +39,9 @@ def test_other_roles_are_refused_and_nothing_changes(client_for, msp_viewer, msp
 
 def test_the_settings_page_rejects_put(client_for, msp_admin):
     assert client_for(msp_admin).put(reverse("organization_settings")).status_code == 405
+
+
+def _two_factor_optional(organization):
+    """An organization whose admin turned the (default) two-factor requirement off."""
+    organization.require_two_factor = False
+    organization.save(update_fields=["require_two_factor"])

@@ -44,23 +44,26 @@ def _line(printed: list[str], email: str) -> str:
     return line
 
 
-def test_seed_demo_says_that_the_operator_enrols_an_authenticator_app_on_the_first_sign_in(client):
+def test_seed_demo_says_that_every_staff_login_enrols_a_device_on_the_first_sign_in(client):
     printed = _seed()
-    assert _line(printed, "operator@example.com").endswith(
-        "(two-factor: enrols an authenticator app on the first sign-in)"
-    )
-    assert "two-factor" not in _line(printed, "msp-admin@example.com")
-    assert (
-        "Two-factor sign-in (operator@example.com): after the password, the first sign-in shows a QR code "
-        "and its secret key; add it to an authenticator app (TOTP, such as Google Authenticator) and enter "
-        "the 6-digit code the app shows. Later sign-ins ask for the app's current code."
-    ) in printed
-    # As it says: the operator's password leads to the enrolment, an MSP admin's into the portal.
-    response = client.post("/accounts/login/", {"username": "operator@example.com", "password": DEMO_PASSWORD})
-    assert response["Location"].startswith(reverse("two_factor_enrol"))
-    client.post(reverse("logout"))
-    response = client.post("/accounts/login/", {"username": "msp-admin@example.com", "password": DEMO_PASSWORD})
-    assert response["Location"] == reverse("home")
+    staff = [
+        "operator@example.com",
+        "pmsp-admin@example.com",
+        "msp-admin@example.com",
+        "msp-viewer@example.com",
+        "support@example.com",
+    ]
+    enrols = "(two-factor: enrols a passkey or an authenticator app on the first sign-in)"
+    for email in staff:
+        assert _line(printed, email).endswith(enrols)
+    summary = next(line for line in printed if line.startswith("Two-factor sign-in (operator@example.com, "))
+    assert "msp-admin@example.com" in summary and "support@example.com" in summary
+    assert "a passkey" in summary and "authenticator app" in summary and "6-digit code" in summary
+    # As it says: the password of the operator and of an MSP admin leads to the enrolment.
+    for email in ("operator@example.com", "msp-admin@example.com"):
+        response = client.post("/accounts/login/", {"username": email, "password": DEMO_PASSWORD})
+        assert response["Location"].startswith(reverse("two_factor_enrol"))
+        client.post(reverse("logout"))
 
     TOTPDevice.objects.create(user=User.objects.get(email="operator@example.com"), name="phone", confirmed=True)
     printed = _seed()

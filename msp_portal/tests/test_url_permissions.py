@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.conf import settings
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from accounts.models import Organization, User
-from accounts.tests.factories import OrganizationFactory, UserFactory
+from accounts.models import Organization, User, UserSession
+from accounts.tests.factories import OrganizationFactory, UserFactory, passkey_for
 from audit.models import AuditEvent
 from customers.models import CustomerAccount
 from customers.tests.factories import CustomerAccountFactory
-from msp_portal.permissions import ROLE_CAPABILITIES, Cap, OrganizationKind, Role
+from msp_portal.permissions import ROLE_CAPABILITIES, SENSITIVE_VIEWS, Cap, OrganizationKind, Role
 
 SKIPPED_PREFIXES = ("django-admin/", "i18n/", "static/")
 ANY_VALUE = {
@@ -177,6 +178,17 @@ class Persona:
             )
         return self._cache["user_import"]
 
+    def passkey(self):
+        if "passkey" not in self._cache:
+            self._cache["passkey"] = passkey_for(self.user)
+        return self._cache["passkey"]
+
+    def other_session(self) -> UserSession:
+        """Another signed-in browser of the persona's own."""
+        if "session" not in self._cache:
+            self._cache["session"] = UserSession.objects.create(user=self.user, session_key=f"other-{self.role}")
+        return self._cache["session"]
+
     def support_account(self) -> Organization:
         if "support_account" not in self._cache:
             if self.organization.kind == OrganizationKind.SUPPORT:
@@ -193,6 +205,8 @@ class Persona:
 # whose arguments are not covered; keep the specific ones above the general ones.
 KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^accounts/staff/", "pk", lambda persona: persona.staff_member().pk),
+    (r"^accounts/profile/passkeys/", "pk", lambda persona: persona.passkey().pk),
+    (r"^accounts/profile/sessions/", "pk", lambda persona: persona.other_session().pk),
     (r"^accounts/support-accounts/", "pk", lambda persona: persona.support_account().pk),
     (r"^accounts/reset/", "uidb64", lambda persona: "invalid"),
     (r"^accounts/reset/", "token", lambda persona: "invalid-token"),
@@ -418,4 +432,54 @@ def test_another_tenants_object_is_not_found_whatever_the_role(role, persona_for
             if AuditEvent.objects.count() != events_before:
                 problems.append(f"{method} {url} as {role}: changed something")
     assert checked
+    assert not problems, "\n".join(problems)
+
+
+# --- Re-authentication (SENSITIVE_VIEWS) --------------------------------------------------------------
+
+# What a sensitive request sends when only some of its requests are sensitive: a point move above
+# any organization's threshold.
+SENSITIVE_POST_DATA = {"points:change": {"operation": "add", "amount": "1000000000"}}
+
+
+def _allowed(route: Route, role: str) -> bool:
+    if _marker(route.callback) == "self_service":
+        return True
+    return _required_capability(route, "POST") in ROLE_CAPABILITIES[role]
+
+
+def test_every_sensitive_view_names_a_route_of_the_project():
+    names = set()
+    for route in project_routes():
+        kwargs = {name: ANY_VALUE.get(route.converters.get(name, "str"), "x") for name in route.kwarg_names}
+        names.add(resolve(url_for(route, kwargs)).view_name)
+    assert set(SENSITIVE_VIEWS) <= names, set(SENSITIVE_VIEWS) - names
+
+
+@pytest.mark.parametrize("role", Role.values)
+def test_every_sensitive_url_refuses_a_session_whose_last_check_is_older_than_ten_minutes(
+    role, persona_for, time_machine
+):
+    start = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+    time_machine.move_to(start, tick=False)
+    persona, client = persona_for(role)
+    routes = []
+    for route in project_routes():
+        url = url_for(route, build_kwargs(route, persona))
+        if resolve(url).view_name in SENSITIVE_VIEWS and _allowed(route, role):
+            routes.append(url)
+    time_machine.move_to(start + dt.timedelta(seconds=settings.PORTAL_REAUTHENTICATION_SECONDS + 1), tick=False)
+    problems = []
+    for url in routes:
+        events_before = AuditEvent.objects.count()
+        data = SENSITIVE_POST_DATA.get(resolve(url).view_name, {})
+        for headers in ({}, {"HX-Request": "true"}):
+            response = client.post(url, data, headers=headers)
+            location = response.get("Location", "")
+            if response.status_code != 303 or not location.startswith("/accounts/reauthenticate/?pending="):
+                problems.append(f"POST {url} as {role} ({headers or 'page'}): {response.status_code} {location}")
+        if AuditEvent.objects.count() != events_before:
+            problems.append(f"POST {url} as {role}: changed something without a fresh check")
+    # Every role may at least change its own two-factor settings.
+    assert routes
     assert not problems, "\n".join(problems)

@@ -79,15 +79,17 @@ class Command(BaseCommand):
                 note = "  (two-factor)"
             elif user_requires_two_factor(user):
                 enrols.append(email)
-                note = "  (two-factor: enrols an authenticator app on the first sign-in)"
+                note = "  (two-factor: enrols a passkey or an authenticator app on the first sign-in)"
             self.stdout.write(f"  {email:<32} {role}{note}")
         self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")
         if enrols:
             self.stdout.write(
-                f"Two-factor sign-in ({', '.join(enrols)}): after the password, the first sign-in shows "
-                "a QR code and its secret key; add it to an authenticator app (TOTP, such as Google "
-                "Authenticator) and enter the 6-digit code the app shows. Later sign-ins ask for the "
-                "app's current code."
+                f"Two-factor sign-in ({', '.join(enrols)}): every staff organization requires it, so after "
+                "the password the first sign-in enrols a device: a passkey (the computer's screen lock or a "
+                "security key; open the portal as http://localhost:8000 for it), or an authenticator app "
+                "(TOTP, such as Google Authenticator) from the QR code and its secret key, confirmed with "
+                "the 6-digit code the app shows. Later sign-ins ask for the passkey or the app's current "
+                "code; a passkey also signs in without the password."
             )
         if enrolled:
             self.stdout.write(
