@@ -81,7 +81,7 @@ def test_a_passkey_is_enrolled_and_then_signs_in_without_a_password(page, authen
     page.wait_for_url("**/accounts/login/**")
     page.fill("input[name=username]", msp_admin.email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page.click("#login-form button[type=submit]")
     page.wait_for_url("**/accounts/two-factor/**")
     page.click("#passkey-verification-button")
     page.wait_for_url("**/dashboard/")
