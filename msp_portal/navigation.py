@@ -24,6 +24,7 @@ NAVIGATION: list[NavItem] = [
     NavItem("dashboard", _("Dashboard"), Cap.DASHBOARD_VIEW),
     NavItem("customers:list", _("Customer accounts"), Cap.CUSTOMERS_VIEW, ("customers:list", "customers:detail")),
     NavItem("customers:pending", _("Pending accounts"), Cap.CUSTOMERS_VIEW, ("customers:pending",)),
+    NavItem("merges:received", _("Merges and transfers"), Cap.CUSTOMERS_MERGE, ("merges:",)),
     NavItem("points:pool", _("Point pool"), Cap.POINTS_VIEW, active_prefixes=("points:",)),
     # 顧客画面: every staff role may open the switcher; whether a portal opens writable is decided
     # per customer by customer_portal.access (CUSTOMERS_CUSTOMER_SCREEN, support: read-only).

@@ -163,6 +163,17 @@ class Transfer(models.Model):
         db_constraint=False,
         db_index=False,
     )
+    # A merge's other customer (its wallet is the other side): `customer` is the absorbed account,
+    # `counterpart` the survivor. No database foreign key, as for `customer`.
+    counterpart = models.ForeignKey(
+        "customers.CustomerAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     # "YYYY-MM" for consumption: the month whose 25th it pays.
     period = models.CharField(_("period"), max_length=7, blank=True, default="")
     memo = models.TextField(_("memo"), blank=True, default="")
@@ -198,6 +209,12 @@ class Transfer(models.Model):
             models.CheckConstraint(name="transfer_amount_positive", condition=Q(amount__gt=0)),
             models.CheckConstraint(name="transfer_sides_differ", condition=~Q(debit_account=F("credit_account"))),
             models.CheckConstraint(name="transfer_kind_valid", condition=Q(kind__in=TransferKind.values)),
+            # A merge carries both customers; no other kind has a counterpart.
+            models.CheckConstraint(
+                name="transfer_merge_customers",
+                condition=Q(kind=TransferKind.MERGE, customer__isnull=False, counterpart__isnull=False)
+                | (~Q(kind=TransferKind.MERGE) & Q(counterpart__isnull=True)),
+            ),
             # A second charge of the same wallet for the same month is impossible in the database.
             models.UniqueConstraint(
                 fields=["debit_account", "period"],
