@@ -184,7 +184,9 @@ class Persona:
 
         if "account_request" not in self._cache:
             colleague = UserFactory(
-                membership__organization=self.msp, membership__role=Role.ADMIN, email=f"requester-{self.role}@test.example"
+                membership__organization=self.msp,
+                membership__role=Role.ADMIN,
+                email=f"requester-{self.role}@test.example",
             )
             survivor = CustomerAccountFactory(organization=self.msp)
             self._cache["account_request"] = AccountRequest.objects.create(
