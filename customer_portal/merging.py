@@ -106,7 +106,7 @@ def merge_people(
             action="customer_portal.merge_people",
             obj=customer,
             organization=getattr(actor, "organization", None) or customer.organization,
-            before={"customer": absorbed.account_code},
-            after={"survivor": survivor.account_code, **detail},
+            before={"absorbed_code": absorbed.account_code},
+            after={"survivor_code": survivor.account_code, **detail},
         )
     return detail

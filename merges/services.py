@@ -180,7 +180,11 @@ def merge_request_create(
         actor,
         "merge_request.create",
         account_request,
-        after={"absorbed": absorbed.account_code, "survivor": survivor.account_code, "note": account_request.note},
+        after={
+            "absorbed_code": absorbed.account_code,
+            "survivor_code": survivor.account_code,
+            "note": account_request.note,
+        },
     )
     _notify(account_request, "requested")
     return account_request
@@ -248,9 +252,9 @@ def transfer_request_create(
         "transfer_request.create",
         account_request,
         after={
-            "customer": customer.account_code,
-            "from": msp_code(customer.organization),
-            "to": msp_code(to_organization),
+            "customer_code": customer.account_code,
+            "from_msp": msp_code(customer.organization),
+            "to_msp": msp_code(to_organization),
             "note": account_request.note,
         },
     )
@@ -460,8 +464,8 @@ def _merge_execute(*, actor: User, account_request: AccountRequest) -> dict[str,
     )
     hooks.accounts_changed(CustomerAccount.objects.filter(pk__in=[absorbed.pk, survivor.pk]), today=today)
     result = {
-        "absorbed": absorbed.account_code,
-        "survivor": survivor.account_code,
+        "absorbed_code": absorbed.account_code,
+        "survivor_code": survivor.account_code,
         "charged_before_merge": {charge.period: charge.amount for charge in settlement.charges},
         "points_moved": balance,
         "crossed_msps": absorbed.organization_id != survivor.organization_id,
@@ -475,7 +479,7 @@ def _merge_execute(*, actor: User, account_request: AccountRequest) -> dict[str,
         action="customer.merge",
         obj=absorbed,
         before={"status": S.ACTIVE, "points_balance": settlement.balance, **dropped},
-        after={"status": S.MERGED, "points_balance": 0, "survivor": survivor.account_code},
+        after={"status": S.MERGED, "points_balance": 0, "survivor_code": survivor.account_code},
     )
     audit_record(
         actor=actor,
@@ -485,7 +489,7 @@ def _merge_execute(*, actor: User, account_request: AccountRequest) -> dict[str,
         after={
             "points_balance": survivor_before + balance,
             "contracted_users": users_after,
-            "absorbed": absorbed.account_code,
+            "absorbed_code": absorbed.account_code,
         },
     )
     return result
@@ -521,9 +525,9 @@ def _transfer_execute(*, actor: User, account_request: AccountRequest) -> dict[s
             actor=actor, action="customer.transfer", obj=customer, organization=organization, before=before, after=after
         )
     return {
-        "customer": customer.account_code,
-        "from": msp_code(account_request.from_organization),
-        "to": msp_code(to_organization),
+        "customer_code": customer.account_code,
+        "from_msp": msp_code(account_request.from_organization),
+        "to_msp": msp_code(to_organization),
         "points_balance": balance,
         "support_account_cleared": before["support_account"],
     }
