@@ -75,9 +75,7 @@ def test_two_approvals_of_one_request_at_once_execute_it_once(msp_org, msp_admin
         assert ledger_problems() == []
 
 
-def test_a_merge_and_the_25ths_run_at_once_leave_one_charge_per_account_and_period(
-    msp_org, msp_admin, operator_user
-):
+def test_a_merge_and_the_25ths_run_at_once_leave_one_charge_per_account_and_period(msp_org, msp_admin, operator_user):
     fund(msp_org, 100_000)
     pairs = []
     with time_machine.travel(at(dt.date(2026, 11, 20), 12), tick=False):
