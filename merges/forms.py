@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from msp_portal.forms import PortalForm
 
@@ -13,7 +14,7 @@ NOTE_MAX_LENGTH = 2000
 class NoteField(forms.CharField):
     def __init__(self, **kwargs):
         super().__init__(
-            label=_("Note"),
+            label=pgettext_lazy("merge or transfer request", "Note"),
             required=False,
             max_length=NOTE_MAX_LENGTH,
             widget=forms.Textarea(attrs={"rows": 3}),
