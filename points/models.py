@@ -57,8 +57,8 @@ class LedgerAccount(models.Model):
     # charge rewrites one narrow row instead of the customer's (28 indexes, a trigram index):
     # at a million accounts that is the difference between minutes and seconds (DESIGN.md §12).
     estimated_balance = models.BigIntegerField(_("estimated points after the next 25th"), null=True, blank=True)
-    # A copy of the customer's MSP (which never changes), so that the MSP-scoped sorts by points
-    # are served by these indexes.
+    # A copy of the customer's MSP (changed only with it, by a transfer to another MSP: merges),
+    # so that the MSP-scoped sorts by points are served by these indexes.
     msp = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
