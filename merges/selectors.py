@@ -238,6 +238,13 @@ def merge_partner_for(user: User, pk) -> CustomerAccount:
     return customer
 
 
+def sees_both(user: User, first: CustomerAccount, second: CustomerAccount) -> bool:
+    """Whether the user sees both accounts of a merge; otherwise its preview hides the other MSP's
+    data (fields, points, people) until that MSP decides: its search revealed only the code, the
+    company name and the MSP."""
+    return customers_visible_to(user).filter(pk__in=[first.pk, second.pk]).count() == 2
+
+
 # --- Previews ------------------------------------------------------------------------------------
 
 

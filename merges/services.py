@@ -56,6 +56,17 @@ def merge_key(absorbed_id: int) -> str:
     return f"merge:{absorbed_id}"
 
 
+def merge_snapshot(absorbed: CustomerAccount, survivor: CustomerAccount) -> dict[str, Any]:
+    """What a `merge` transfer carries besides its `customer` (the absorbed account): both
+    customers, by id and code (points.selectors.check_merges reads them)."""
+    return {
+        "absorbed": absorbed.pk,
+        "survivor": survivor.pk,
+        "absorbed_code": absorbed.account_code,
+        "survivor_code": survivor.account_code,
+    }
+
+
 # --- Guards ---------------------------------------------------------------------------------------
 
 
@@ -444,8 +455,8 @@ def _merge_execute(*, actor: User, account_request: AccountRequest) -> dict[str,
             idempotency_key=merge_key(absorbed.pk),
             actor=actor,
             customer=absorbed.pk,
-            counterpart=survivor.pk,
             memo=f"{absorbed.account_code} → {survivor.account_code}",
+            snapshot=merge_snapshot(absorbed, survivor),
         )
     contract_before = survivor.contracted_users
     survivor = customer_change_contract(actor=actor, customer=survivor, contracted_users=users_after)

@@ -10,6 +10,7 @@ import datetime as dt
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,6 +40,7 @@ from .selectors import (
     received_requests,
     requests_of_customer,
     searches_today,
+    sees_both,
     sent_requests,
     suggestion_pairs,
     suggestions_for,
@@ -102,6 +104,8 @@ def _detail(request, account_request, *, approve_form=None, reject_form=None):
         {
             "account_request": account_request,
             "preview": _preview_of(account_request, keep_admins),
+            "masked": account_request.is_merge
+            and not sees_both(request.user, account_request.customer, account_request.survivor),
             "approve_form": approve_form or ApproveForm(),
             "reject_form": reject_form or RejectForm(),
             "refusal": decision_refusal(request.user, account_request) if account_request.is_pending else None,
@@ -225,6 +229,8 @@ def merge_request(request, pk):
             },
         )
     other = merge_partner_for(request.user, other_id)
+    if other.pk == customer.pk:
+        raise Http404
     data = request.POST if request.method == "POST" else None
     form = MergeRequestForm(data, initial={"token": mint_form_key(request.user, "merge_request"), "survivor": "this"})
     choice = (data or request.GET).get("survivor", "this")
@@ -262,6 +268,7 @@ def merge_request(request, pk):
             "form": form,
             "survivor_is_other": survivor_is_other,
             "preview": merge_preview(absorbed, survivor),
+            "masked": not sees_both(request.user, customer, other),
         },
     )
 

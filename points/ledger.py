@@ -188,7 +188,6 @@ def post(
     request_hash: str = "",
     actor=None,
     customer: CustomerAccount | int | None = None,
-    counterpart: CustomerAccount | int | None = None,
     period: str = "",
     memo: str = "",
     order_reference: str = "",
@@ -219,7 +218,6 @@ def post(
             update["estimated_balance"] = F("estimated_balance") + delta
         LedgerAccount.objects.filter(pk=account.pk).update(**update)
     customer_id = customer if isinstance(customer, int) or customer is None else customer.pk
-    counterpart_id = counterpart if isinstance(counterpart, int) or counterpart is None else counterpart.pk
     transfer = Transfer.objects.create(
         kind=kind,
         debit_account=debit,
@@ -229,7 +227,6 @@ def post(
         request_hash=request_hash,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         customer_id=customer_id,
-        counterpart_id=counterpart_id,
         period=period,
         memo=memo,
         order_reference=order_reference,

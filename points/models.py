@@ -163,17 +163,6 @@ class Transfer(models.Model):
         db_constraint=False,
         db_index=False,
     )
-    # A merge's other customer (its wallet is the other side): `customer` is the absorbed account,
-    # `counterpart` the survivor. No database foreign key, as for `customer`.
-    counterpart = models.ForeignKey(
-        "customers.CustomerAccount",
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_constraint=False,
-        db_index=False,
-    )
     # "YYYY-MM" for consumption: the month whose 25th it pays.
     period = models.CharField(_("period"), max_length=7, blank=True, default="")
     memo = models.TextField(_("memo"), blank=True, default="")
@@ -193,7 +182,8 @@ class Transfer(models.Model):
     debit_balance_after = models.BigIntegerField(null=True, blank=True)
     credit_seq = models.BigIntegerField(null=True, blank=True)
     credit_balance_after = models.BigIntegerField(null=True, blank=True)
-    # Consumption inputs (contracted users, rule id, base, included users, per-user points).
+    # Consumption inputs (contracted users, rule id, base, included users, per-user points); a
+    # merge's two customers (absorbed, survivor) and their codes.
     snapshot = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     # At most one reversal per transfer (a partial unique index: most transfers reverse nothing).
     reverses = models.ForeignKey(
@@ -209,11 +199,12 @@ class Transfer(models.Model):
             models.CheckConstraint(name="transfer_amount_positive", condition=Q(amount__gt=0)),
             models.CheckConstraint(name="transfer_sides_differ", condition=~Q(debit_account=F("credit_account"))),
             models.CheckConstraint(name="transfer_kind_valid", condition=Q(kind__in=TransferKind.values)),
-            # A merge carries both customers; no other kind has a counterpart.
+            # A merge carries both customers: `customer` is the absorbed account, the snapshot's
+            # `survivor` the account it was merged into (a snapshot, not a column, as for a
+            # consumption's inputs: the ledger's data migrations build their data on this schema).
             models.CheckConstraint(
                 name="transfer_merge_customers",
-                condition=Q(kind=TransferKind.MERGE, customer__isnull=False, counterpart__isnull=False)
-                | (~Q(kind=TransferKind.MERGE) & Q(counterpart__isnull=True)),
+                condition=~Q(kind=TransferKind.MERGE) | Q(customer__isnull=False, snapshot__has_key="survivor"),
             ),
             # A second charge of the same wallet for the same month is impossible in the database.
             models.UniqueConstraint(

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 
 from accounts.models import Organization, User
@@ -483,38 +484,30 @@ def check_no_charge_after_settlement() -> list[Problem]:
 
 def check_merges() -> list[Problem]:
     """Merges (DESIGN.md §11): a `merge` transfer moves points between the wallets of its two
-    customers (the absorbed account and its survivor, in either direction); every merged
-    account's wallet is at 0; and no merged account is charged after its merge — no consumption
-    after its merge transfer on the wallet, nor after the status change that merged it."""
+    customers (the absorbed account, its `customer`, and the survivor its snapshot names, in
+    either direction), and no merged account is charged after its merge — no consumption
+    after its merge transfer on the wallet, nor after the status change that merged it. (That a
+    merged account's wallet is at 0 is `check_only_open_accounts_hold_points`'s.)"""
     problems = []
     sides = (
         Transfer.objects.filter(kind=TransferKind.MERGE)
+        .annotate(survivor_id=Cast(KT("snapshot__survivor"), BigIntegerField()))
         .exclude(
-            Q(debit_account__customer_id=F("customer_id"), credit_account__customer_id=F("counterpart_id"))
-            | Q(debit_account__customer_id=F("counterpart_id"), credit_account__customer_id=F("customer_id"))
+            Q(debit_account__customer_id=F("customer_id"), credit_account__customer_id=F("survivor_id"))
+            | Q(debit_account__customer_id=F("survivor_id"), credit_account__customer_id=F("customer_id"))
         )
         .order_by("pk")
-        .values("pk", "customer_id", "counterpart_id")
+        .values("pk", "customer_id", "survivor_id")
     )
     problems += [
         Problem(
             "merge_transfer",
             f"merge transfer {row['pk']}: does not move points between the wallets of customer "
-            f"{row['customer_id']} and customer {row['counterpart_id']}",
+            f"{row['customer_id']} and its survivor {row['survivor_id']}",
         )
         for row in sides[:REPORT_LIMIT]
     ]
     merged = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer__status=CustomerStatus.MERGED)
-    problems += [
-        Problem(
-            "merged_balance",
-            f"customer {row['customer__account_code']} (id {row['customer_id']}) is merged "
-            f"but its wallet holds {row['balance']} points",
-        )
-        for row in merged.exclude(balance=0)
-        .order_by("pk")
-        .values("customer_id", "customer__account_code", "balance")[:REPORT_LIMIT]
-    ]
     wallet = OuterRef("pk")
     merge_seq = Transfer.objects.filter(
         Q(debit_account=wallet) | Q(credit_account=wallet), kind=TransferKind.MERGE, customer_id=OuterRef("customer_id")

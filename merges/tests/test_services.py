@@ -68,7 +68,7 @@ def test_a_merge_sums_points_and_users_and_leaves_the_absorbed_account_merged_at
     change = ContractChange.objects.filter(customer=survivor).latest("effective_at", "id")
     assert (change.old_users, change.new_users, change.actor) == (20, 35, colleague)
     merge = Transfer.objects.get(kind=TransferKind.MERGE)
-    assert (merge.customer_id, merge.counterpart_id, merge.amount) == (absorbed.pk, survivor.pk, 30)
+    assert (merge.customer_id, merge.snapshot["survivor"], merge.amount) == (absorbed.pk, survivor.pk, 30)
     assert merge.debit_account == ledger.wallet_for(absorbed) and merge.credit_account == ledger.wallet_for(survivor)
     request.refresh_from_db()
     assert (request.status, request.decided_by, request.result["points_moved"]) == ("approved", colleague, 30)

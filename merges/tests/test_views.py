@@ -91,15 +91,18 @@ def test_the_merge_form_refuses_junk_and_forged_tokens(client_for, msp_admin, pa
 
 
 def test_another_msps_account_is_not_found_without_a_search(client_for, msp_admin, msp_org, other_msp_org):
-    mine, theirs = active(msp_org), active(other_msp_org)
+    mine = active(msp_org)
+    theirs = active(other_msp_org, points=777, contact_email="secret@theirs.example", phone="011-999-0000")
     client = client_for(msp_admin)
     url = reverse("merges:merge_request", args=[mine.pk])
     assert client.get(url, {"with": theirs.pk}).status_code == 404
     response = client.post(reverse("merges:search"), {"query": theirs.email_domain, "customer": mine.pk})
     assert theirs.account_code in response.text and theirs.company_name in response.text
-    # Only code, company name and MSP: not the other MSP's contact or points.
-    assert theirs.contact_email not in response.text if theirs.contact_email else True
-    assert client.get(url, {"with": theirs.pk}).status_code == 200
+    # Only code, company name and MSP: neither in the results nor in the request's preview.
+    page = client.get(url, {"with": theirs.pk})
+    assert page.status_code == 200 and 'data-testid="merge-preview-masked"' in page.text
+    for secret in ("secret@theirs.example", "011-999-0000", "777"):
+        assert secret not in response.text and secret not in page.text
 
 
 def test_the_search_page_counts_down_and_refuses_the_sixth_search(client_for, msp_admin, msp_org, settings):
