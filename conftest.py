@@ -320,8 +320,16 @@ def page(chromium, live_server):
     context.set_default_timeout(15_000)
     browser_page = context.new_page()
     browser_page.portal_url = lambda path="/": f"{live_server.url}{path}"
+    # The Content-Security-Policy is enforced as in production: anything it blocked on any page or
+    # popup the test went through fails the test.
+    blocked: list[str] = []
+    browser_page.on(
+        "console",
+        lambda message: blocked.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     yield browser_page
     context.close()
+    assert not blocked, f"the Content-Security-Policy blocked: {blocked}"
 
 
 @pytest.fixture
@@ -339,7 +347,7 @@ def browser_login():
         browser_page.fill("input[name=password]", password)
         user = User.objects.filter(email__iexact=email).first()
         device = two_factor_device(user) if user is not None and _needs_second_factor(user) else None
-        browser_page.click("button[type=submit]")
+        browser_page.click("#login-form button[type=submit]")
         if device is not None:
             browser_page.wait_for_url(re.compile(r".*/accounts/two-factor/.*"))
             browser_page.fill("input[name=token]", totp_token(device))

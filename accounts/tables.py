@@ -24,6 +24,8 @@ class StaffTable(PortalTable):
     last_login = tables.DateTimeColumn(verbose_name=_("Last sign-in"), orderable=False, format="Y-m-d H:i")
     actions = tables.Column(verbose_name=_("Operations"), empty_values=(), orderable=False)
 
+    region_label = _("Staff")
+
     class Meta(PortalTable.Meta):
         empty_text = _("No staff members match.")
         row_attrs = {
@@ -59,6 +61,8 @@ class SupportAccountTable(PortalTable):
     parent = tables.Column(verbose_name=_("MSP"), accessor="parent__name", orderable=False)
     staff_count = tables.Column(verbose_name=_("Active staff"), orderable=False)
     is_active = tables.Column(verbose_name=_("Status"), orderable=False)
+
+    region_label = _("Support accounts")
 
     class Meta(PortalTable.Meta):
         empty_text = _("There are no support accounts yet.")

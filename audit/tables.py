@@ -25,6 +25,8 @@ class AuditEventTable(PortalTable):
     ip = tables.Column(verbose_name=_("IP address"), orderable=False)
     channel = tables.Column(verbose_name=_("Channel"), orderable=False)
 
+    region_label = _("Audit trail")
+
     class Meta(PortalTable.Meta):
         model = AuditEvent
         fields = ()

@@ -22,6 +22,8 @@ class JobRunTable(PortalTable):
     finished_at = tables.DateTimeColumn(verbose_name=_("finished at"), format="Y-m-d H:i:s")
     triggered_by = tables.Column(verbose_name=_("triggered by"))
 
+    region_label = _("Billing jobs")
+
     class Meta(PortalTable.Meta):
         model = JobRun
         fields = (

@@ -17,6 +17,8 @@ class SwitcherTable(PortalTable):
         template_name="customer_portal/partials/switcher_actions.html", verbose_name="", orderable=False
     )
 
+    region_label = _("Customer accounts")
+
     class Meta(PortalTable.Meta):
         empty_text = _("No active customer account matches.")
 
@@ -31,6 +33,8 @@ class AdminTable(PortalTable):
     actions = tables.TemplateColumn(
         template_name="customer_portal/partials/admin_actions.html", verbose_name=_("Operations"), orderable=False
     )
+
+    region_label = _("Administrators")
 
     class Meta(PortalTable.Meta):
         model = CustomerAdmin
@@ -51,6 +55,8 @@ class ServiceUserTable(PortalTable):
     actions = tables.TemplateColumn(
         template_name="customer_portal/partials/user_actions.html", verbose_name=_("Operations"), orderable=False
     )
+
+    region_label = _("Users")
 
     class Meta(PortalTable.Meta):
         model = ServiceUser

@@ -15,7 +15,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.functional import lazy
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import localtime
 from django.utils.translation import gettext
@@ -45,7 +45,7 @@ STATUS_BADGE_CLASSES = {
     CustomerStatus.PENDING_APPROVAL: "text-bg-warning",
     CustomerStatus.PROVISIONING: "text-bg-info",
     CustomerStatus.PROVISIONING_FAILED: "text-bg-danger",
-    CustomerStatus.REJECTED: "text-bg-danger bg-opacity-75",
+    CustomerStatus.REJECTED: "bg-danger-subtle text-danger-emphasis border border-danger-subtle",
 }
 # 解約 of an active account, or the withdrawal of an application (customers.cancellation).
 
@@ -184,33 +184,78 @@ def _cancellation_date_cell(record: CustomerAccount, page: ListPage) -> SafeStri
     return format_html('<span data-testid="cancellation-date">{}</span>', date)
 
 
+def _text(value: str) -> SafeString:
+    """A name cut to the column's width with an ellipsis: the whole name in its title; — for none."""
+    if not value:
+        return SafeString("—")
+    return format_html('<span title="{}">{}</span>', value, value)
+
+
 def _support_account_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    return format_html("{}", record.support_account.name if record.support_account else "—")
+    return _text(record.support_account.name if record.support_account else "")
 
 
 def _reseller_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    return format_html("{}", record.reseller_name or "—")
+    return _text(record.reseller_name)
 
 
 def _organization_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    return format_html("{}", record.organization.name)
+    return _text(record.organization.name)
 
 
 def _registered_at_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    return format_html("{}", date_format(localtime(record.registered_at), "Y/m/d H:i"))
+    registered = localtime(record.registered_at)
+    return format_html(
+        '{}<span class="d-block text-body-secondary">{}</span>',
+        date_format(registered, "Y/m/d"),
+        registered.strftime("%H:%M"),
+    )
+
+
+def _row_actions(record: CustomerAccount, page: ListPage) -> list[tuple[str, str, str, str]]:
+    """The row's operations the user may use, in order: (url, label, testid, style)."""
+    actions = []
+    if Cap.CUSTOMERS_EDIT in page.caps and record.status not in READ_ONLY_STATUSES:
+        actions.append((page.url("customers:edit", record.pk), gettext("Edit"), "edit", "primary"))
+    if Cap.CUSTOMERS_ARCHIVE in page.caps and record.is_terminal:
+        if record.archived_at:
+            actions.append((page.url("customers:unarchive", record.pk), gettext("Unarchive"), "unarchive", "secondary"))
+        else:
+            actions.append((page.url("customers:archive", record.pk), gettext("Archive"), "archive", "secondary"))
+    if Cap.CUSTOMERS_CANCEL in page.caps and record.status in CANCEL_BUTTON_STATUSES:
+        actions.append((page.url("customers:cancel", record.pk), gettext("Cancel account"), "cancel", "danger"))
+    return actions
 
 
 def _actions_cell(record: CustomerAccount, page: ListPage) -> SafeString:
-    html = SafeString()
-    if Cap.CUSTOMERS_EDIT in page.caps and record.status not in READ_ONLY_STATUSES:
-        url = page.url("customers:edit", record.pk)
-        html += popup_button(url, gettext("Edit"), "edit", "btn-outline-primary", first=True)
-    if Cap.CUSTOMERS_ARCHIVE in page.caps and record.is_terminal:
-        if record.archived_at:
-            html += popup_button(page.url("customers:unarchive", record.pk), gettext("Unarchive"), "unarchive")
-        else:
-            html += popup_button(page.url("customers:archive", record.pk), gettext("Archive"), "archive")
-    return html + cancel_button(record, page.caps, url=page.url("customers:cancel", record.pk))
+    """The first operation as a button, the others in a menu beside it (「その他の操作」), so the
+    column stays one button wide; every entry opens its popup (or its page without JavaScript)."""
+    actions = _row_actions(record, page)
+    if not actions:
+        return SafeString()
+    url, label, testid, style = actions[0]
+    html = popup_button(url, label, testid, f"btn-outline-{style}", first=True)
+    if len(actions) == 1:
+        return html
+    items = format_html_join(
+        "",
+        '<li><a class="dropdown-item{}" href="{}" hx-get="{}" hx-target="#portal-modal-content" '
+        'data-testid="{}">{}</a></li>',
+        (
+            (" text-danger" if style == "danger" else "", url, url, testid, label)
+            for url, label, testid, style in actions[1:]
+        ),
+    )
+    # The menu is placed with a fixed position so the table's scroll container does not clip it.
+    return format_html(
+        '<div class="btn-group">{}<button type="button" class="btn btn-sm btn-outline-secondary dropdown-toggle '
+        'dropdown-toggle-split" data-bs-toggle="dropdown" data-bs-popper-config=\'{{"strategy":"fixed"}}\' '
+        'aria-expanded="false" aria-label="{}" data-testid="more-actions"></button>'
+        '<ul class="dropdown-menu dropdown-menu-end">{}</ul></div>',
+        html,
+        gettext("More operations for %(company)s") % {"company": record.company_name},
+        items,
+    )
 
 
 class CellColumn(tables.Column):
@@ -251,13 +296,14 @@ class CustomerTable(PortalTable):
         _account_cell,
         verbose_name=_("Account code / company name"),
         order_by=("account_code", "id"),
+        attrs={"th": {"class": "cell-account"}, "td": {"class": "cell-account"}},
     )
     status = CellColumn(_status_cell, verbose_name=_("Status"), order_by=("status", "id"))
     contracted_users = CellColumn(
         _contracted_users_cell,
         verbose_name=_("Contracted users"),
         order_by=("contracted_users", "id"),
-        attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
+        attrs={"th": {"class": "num wrap"}, "td": {"class": "num cell-num"}},
     )
     # 現在のポイント and 「M/25の推定残ポイント数」: the wallet's stored balance and estimate, kept
     # in step with the ledger (points.ledger.post, points.estimates.refresh_estimates), so sorting
@@ -266,43 +312,53 @@ class CustomerTable(PortalTable):
         _points_cell,
         verbose_name=_("Current points"),
         order_by=("points_balance", "id"),
-        attrs={"th": {"class": "num"}, "td": {"class": "num text-nowrap"}},
+        attrs={"th": {"class": "num wrap"}, "td": {"class": "num cell-num"}},
     )
     estimated_balance = PointsColumn(
         _estimate_cell,
         verbose_name=estimate_label(),
         order_by=("estimated_balance", "id"),
-        attrs={"th": {"class": "num"}, "td": {"class": "num"}},
+        attrs={"th": {"class": "num wrap"}, "td": {"class": "num cell-num"}},
     )
     cancellation_date = CellColumn(
         _cancellation_date_cell,
         verbose_name=_("Cancellation date"),
         order_by=("cancellation_date", "id"),
-        attrs={"td": {"class": "text-nowrap"}},
+        attrs={"th": {"class": "wrap"}, "td": {"class": "cell-date"}},
     )
     support_account = CellColumn(
         _support_account_cell,
         verbose_name=_("Support account"),
         # By id, not name: the index serves it and equal accounts stay together.
         order_by=("support_account_id", "id"),
+        attrs={"th": {"class": "wrap"}, "td": {"class": "cell-text"}},
     )
     reseller_name = CellColumn(
         _reseller_cell,
         verbose_name=_("Reseller"),
         order_by=("reseller_name", "id"),
+        attrs={"td": {"class": "cell-text"}},
     )
-    organization = CellColumn(_organization_cell, verbose_name=_("MSP"), order_by=("organization_id", "id"))
+    organization = CellColumn(
+        _organization_cell,
+        verbose_name=_("MSP"),
+        order_by=("organization_id", "id"),
+        attrs={"td": {"class": "cell-text"}},
+    )
     registered_at = CellColumn(
         _registered_at_cell,
         verbose_name=_("Registered at"),
         order_by=("registered_at", "id"),
+        attrs={"th": {"class": "wrap"}, "td": {"class": "cell-date"}},
     )
     actions = CellColumn(
         _actions_cell,
         verbose_name=_("Operations"),
         orderable=False,
-        attrs={"td": {"class": "text-nowrap"}},
+        attrs={"td": {"class": "text-nowrap cell-actions"}},
     )
+
+    region_label = _("Customer accounts")
 
     class Meta(PortalTable.Meta):
         model = CustomerAccount
@@ -317,14 +373,23 @@ class CustomerTable(PortalTable):
             exclude.append("selection")
         if not show_organization:
             exclude.append("organization")
+        # customer-table: the list's layout (portal.css), its cards below 768 px.
+        classes = "table table-sm table-hover align-middle customer-table" + (
+            " with-selection" if show_selection else ""
+        )
+        kwargs.setdefault("attrs", {"class": classes})
         super().__init__(*args, exclude=exclude, **kwargs)
 
     _page: ListPage | None = None
 
     @cached_property
     def _cells(self) -> list[tuple[SafeString, Cell]]:
-        # The visible columns in order, with their <td> attributes: once per table, not per cell.
-        return [(column.attrs["td"].as_html(), column.column.cell) for column in self.columns]
+        # The visible columns in order, with their <td> attributes and the column's name (the
+        # label of each field on the cards of narrow screens): once per table, not per cell.
+        return [
+            (format_html('{} data-label="{}"', column.attrs["td"].as_html(), column.header), column.column.cell)
+            for column in self.columns
+        ]
 
     def render_row(self, record: CustomerAccount, request, *, oob: bool = False) -> SafeString:
         """One <tr> of the list; `oob` marks it for an htmx out-of-band swap (row_refresh.html)."""
@@ -365,8 +430,10 @@ class ApprovalQueueTable(PortalTable):
         template_name="customers/partials/queue_actions.html",
         verbose_name=_("Operations"),
         orderable=False,
-        attrs={"td": {"class": "text-nowrap"}},
+        attrs={"td": {"class": "text-nowrap cell-actions"}},
     )
+
+    region_label = _("Pending accounts")
 
     class Meta(PortalTable.Meta):
         model = CustomerAccount

@@ -1,5 +1,5 @@
-"""Cross-cutting request handling: the interface language, the acting context, and the answer to
-a request that overlapped with another one."""
+"""Cross-cutting request handling: the interface language, the acting context, the answer to a
+request that overlapped with another one, and the Permissions-Policy header."""
 
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ def client_ip(request) -> str | None:
         if forwarded:
             return forwarded.split(",")[0].strip()[:45]
     return request.META.get("REMOTE_ADDR")
+
+
+class PermissionsPolicyMiddleware:
+    """Permissions-Policy (settings.PERMISSIONS_POLICY) on every response: the browser features
+    the portal never uses are denied, so a script that got in could not use them either."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.policy = settings.PERMISSIONS_POLICY
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", self.policy)
+        return response
 
 
 class LanguageMiddleware:

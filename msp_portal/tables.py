@@ -4,7 +4,10 @@ import django_tables2 as tables
 
 
 class PortalTable(tables.Table):
+    # What the table's scroll container is called for screen readers (portal/table.html).
+    region_label = None
+
     class Meta:
-        template_name = "django_tables2/bootstrap5-responsive.html"
+        template_name = "portal/table.html"
         attrs = {"class": "table table-sm table-hover align-middle"}
         empty_text = ""

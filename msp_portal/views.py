@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import logging
+
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.db import connection
-from django.http import HttpResponseRedirect, HttpResponseServerError, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, HttpResponseServerError, JsonResponse
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from .navigation import LANDING_PAGES
 from .permissions import Cap, capability_required, public
@@ -35,6 +39,35 @@ def favicon(request):
     """/favicon.ico, which browsers ask for on their own: the icon WhiteNoise serves under its
     static (in production hashed, long-cached) name. The pages link the icon themselves."""
     return HttpResponseRedirect(static("portal/favicon.ico"))
+
+
+# A report is a few hundred bytes; anything longer is cut before it is logged.
+CSP_REPORT_LIMIT = 4096
+csp_logger = logging.getLogger("msp_portal.csp")
+
+
+@public
+@csrf_exempt
+@require_POST
+def csp_report(request):
+    """Where browsers report what the Content-Security-Policy blocked (its report-uri): logged as
+    a warning with the page and the blocked address, for the operator's log collection. Browsers
+    send it without a CSRF token or a session; it changes nothing."""
+    body = request.body[:CSP_REPORT_LIMIT]
+    try:
+        report = json.loads(body).get("csp-report", {})
+    except (ValueError, AttributeError):
+        report = None
+    if isinstance(report, dict):
+        csp_logger.warning(
+            "CSP violation: %s blocked %s on %s",
+            str(report.get("violated-directive") or report.get("effective-directive") or "?")[:200],
+            str(report.get("blocked-uri") or "?")[:500],
+            str(report.get("document-uri") or "?")[:500],
+        )
+    else:
+        csp_logger.warning("CSP report that is not one: %r", body[:200])
+    return HttpResponse(status=204)
 
 
 # --- Error pages (wired as handler400/403/404/500 in urls.py) --------------------------------------

@@ -10,11 +10,11 @@ class PointsConfig(AppConfig):
         from accounts.services import on_organization_created
         from customers import hooks
         from customers.bulk_actions import BulkAction, register_bulk_action
-        from customers.dashboard import MSP, DashboardPanel, register_dashboard_panel
+        from customers.dashboard import MSP, OPERATOR, DashboardPanel, register_dashboard_panel
         from customers.views import DetailSection, register_detail_section
         from msp_portal.permissions import Cap
 
-        from .dashboard import pool_chart_panel, shortage_panel
+        from .dashboard import pool_chart_panel, purchase_requests_panel, shortage_panel
         from .estimates import refresh_estimates
         from .ledger import lock_for_lifecycle, open_pool, open_wallets
         from .selectors import charge_entries
@@ -48,6 +48,16 @@ class PointsConfig(AppConfig):
         register_dashboard_panel(
             DashboardPanel(
                 "shortage", "points/dashboard/shortage.html", frozenset({MSP}), shortage_panel, Cap.POINTS_VIEW
+            ),
+            before="applications",
+        )
+        register_dashboard_panel(
+            DashboardPanel(
+                "purchase_requests",
+                "points/dashboard/purchase_requests.html",
+                frozenset({MSP, OPERATOR}),
+                purchase_requests_panel,
+                Cap.POINTS_VIEW,
             ),
             before="applications",
         )

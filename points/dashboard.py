@@ -1,11 +1,13 @@
 """The points panels of the dashboard (registered in apps.py): what the next 25th will leave
-short and whether the pool covers it, and the pool's points over the last twelve months."""
+short and whether the pool covers it, the points purchase requests still awaiting the operator,
+and the pool's points over the last twelve months."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.db.models import Count, F, Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from customers.dashboard import list_url
@@ -13,6 +15,10 @@ from customers.selectors import customers_visible_to
 from msp_portal import dates
 
 from . import selectors
+from .models import PurchaseRequestStatus
+
+# The open purchase requests listed by name; the rest are counted.
+LISTED_PURCHASE_REQUESTS = 5
 
 
 def _own_msp(request):
@@ -59,3 +65,21 @@ def pool_chart_panel(request) -> dict | None:
     if chart is None:
         return None
     return {"chart": chart, "organization": organization}
+
+
+def purchase_requests_panel(request) -> dict | None:
+    """The purchase requests awaiting the operator: for the operator every MSP's, oldest first (the
+    queue to work through), for an MSP its own; nothing when none is open (the queue's index on
+    status and request time)."""
+    open_requests = selectors.purchase_requests_visible_to(request.user).filter(status=PurchaseRequestStatus.OPEN)
+    totals = open_requests.aggregate(count=Count("pk"), points=Sum("amount"))
+    if not totals["count"]:
+        return None
+    oldest = list(open_requests.order_by("requested_at", "pk")[:LISTED_PURCHASE_REQUESTS])
+    return {
+        "count": totals["count"],
+        "points": totals["points"],
+        "oldest": oldest,
+        "show_organization": request.user.organization.is_operator,
+        "url": reverse("points:purchase_requests"),
+    }

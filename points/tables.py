@@ -36,6 +36,8 @@ class StatementTable(PortalTable):
         verbose_name="", template_name="points/partials/transfer_actions.html", orderable=False, empty_values=()
     )
 
+    region_label = _("Points history")
+
     class Meta(PortalTable.Meta):
         model = Transfer
         fields = ("created_at", "kind", "delta", "balance_after", "detail", "actor", "actions")
@@ -87,6 +89,8 @@ class RuleTable(PortalTable):
         verbose_name=_("State"), template_name="points/partials/rule_state.html", orderable=False, empty_values=()
     )
 
+    region_label = _("Consumption rules")
+
     class Meta(PortalTable.Meta):
         model = ConsumptionRule
         fields = ("effective_from", "base_points", "included_users", "points_per_extra_user", "memo")
@@ -116,6 +120,8 @@ class PurchaseRequestTable(PortalTable):
         orderable=False,
         empty_values=(),
     )
+
+    region_label = _("Points purchase requests")
 
     class Meta(PortalTable.Meta):
         model = PurchaseRequest

@@ -59,6 +59,8 @@ def test_an_immediate_cancellation_needs_the_agreement_then_settles_and_greys_th
     sign_in(page, browser_login, msp_admin)
     page.goto(page.portal_url("/customers/"))
     row = page.locator(f"#customer-{customer.pk}")
+    # 解約 is in the row's menu of further operations, beside 編集.
+    row.get_by_test_id("more-actions").click()
     modal = open_popup(page, row.get_by_test_id("cancel"))
     expect(modal.get_by_test_id("cancel-question")).to_have_text(SENTENCE)
     expect(modal.get_by_test_id("settlement-preview")).to_contain_text("30")

@@ -330,7 +330,7 @@ def test_each_cell_of_a_row_sits_under_its_column_header(
         "support_account": support_org.name,
         "reseller_name": "青葉販売",
         "organization": msp_org.name,
-        "registered_at": "2026/04/01 18:30",
+        "registered_at": '2026/04/01<span class="d-block text-body-secondary">18:30</span>',
     }
     cells = _cells(_row(body, customer))
     assert len(cells) == len(names)

@@ -73,7 +73,7 @@ def test_a_large_excel_export_shows_progress_then_a_download_link(
     page.wait_for_url("**/exports/*/")
     status = page.get_by_test_id("export-job-status")
     assert status.get_attribute("data-status") == ExportStatus.QUEUED
-    assert page.locator(".progress").is_visible()
+    assert page.get_by_test_id("export-progress-bar").is_visible()
     assert "開始を待っています" in status.inner_text()
 
     job = ExportJob.objects.get()

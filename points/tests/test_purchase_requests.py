@@ -183,3 +183,28 @@ def test_the_outcome_email_speaks_the_requesters_language(msp_admin, msp_org, op
     purchase_requests.send_purchase_request_email(request.pk, "declined")
     assert mailoutbox[-1].subject == "[MSP Portal] Your points purchase request was declined"
     assert "No order" in mailoutbox[-1].body and "5,000" in mailoutbox[-1].body
+
+
+def test_the_dashboard_shows_the_open_requests_to_the_operator_and_to_their_msp(
+    client_for, operator_user, msp_admin, other_msp_admin, msp_org, other_msp_org
+):
+    _open_request(msp_org, amount=1500)
+    _open_request(other_msp_org, amount=2500)
+    recorded = _open_request(msp_org, amount=9000)
+    purchase_requests.purchase_request_record(actor=operator_user, request=recorded)
+
+    def panel(user) -> str:
+        body = client_for(user).get(reverse("dashboard")).content.decode()
+        found = re.search(r'data-testid="panel-purchase-requests".*?</section>', body, re.S)
+        return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", found.group(0))) if found else ""
+
+    operator = panel(operator_user)
+    # Every MSP's open requests, oldest first, by MSP; the recorded one is not waiting any more.
+    assert "2件・4,000ポイント" in operator
+    assert operator.index(msp_org.name) < operator.index(other_msp_org.name)
+    mine = panel(msp_admin)
+    assert "1件・1,500ポイント" in mine and "PO-77" in mine and other_msp_org.name not in mine
+    purchase_requests.purchase_request_decline(
+        actor=operator_user, request=PurchaseRequest.objects.get(organization=other_msp_org), reason="重複"
+    )
+    assert panel(other_msp_admin) == ""
