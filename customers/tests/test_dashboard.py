@@ -26,6 +26,7 @@ def panels(response) -> dict:
 def test_the_apps_register_their_panels_in_the_page_order():
     assert [panel.key for panel in DASHBOARD_PANELS] == [
         "shortage",
+        "purchase_requests",
         "applications",
         "cancellations_due",
         "suspended",
