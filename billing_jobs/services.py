@@ -7,7 +7,9 @@ For a run date D (a business date in Asia/Tokyo) the run does, in this order:
    charged, in id-range chunks (`JobRunChunk`), inline or fanned out over Celery workers;
 3. suspension flags (negative longer than the grace period → suspended; back at ≥ 0 → lifted);
 4. on reminder days: auto-replenish (accounts that asked for it, when the pool can pay), then
-   one shortage reminder per MSP listing the accounts whose estimate is still negative.
+   one shortage reminder per MSP listing the accounts whose estimate is still negative;
+5. the apps' own daily work (customers.hooks.daily_run_steps: merge and transfer requests left
+   pending past their time expire).
 Every step is idempotent: re-running a date, or running it twice at once, posts nothing twice.
 """
 
@@ -27,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from customers import hooks as customer_hooks
 from customers.cancellation import cancel_due
 from customers.models import CustomerAccount, CustomerStatus
 from customers.services import customers_suspend, customers_unsuspend
@@ -227,7 +230,11 @@ def finish_run(job_id: int) -> JobRun:
     counts["charged"] = by_period
     if job.kind == JobKind.DAILY:
         with context.acting(channel="job"):
-            for name, step in (("suspension", update_suspensions), ("reminders", run_reminder_day)):
+            for name, step in (
+                ("suspension", update_suspensions),
+                ("reminders", run_reminder_day),
+                ("other apps", _run_registered_steps),
+            ):
                 try:
                     counts.update(step(job.run_date))
                 except Exception as exc:  # recorded; the run is marked failed and beat retries it
@@ -251,6 +258,15 @@ def finish_run(job_id: int) -> JobRun:
         ).update(status=JobStatus.SUPERSEDED, finished_at=timezone.now())
     job.refresh_from_db()
     return job
+
+
+def _run_registered_steps(run_date: dt.date) -> dict[str, int]:
+    """The daily work of the apps above the customers (customers.hooks.daily_run_steps: the
+    merges app expires pending requests), last, each answering its counts."""
+    counts: dict[str, int] = {}
+    for result in customer_hooks.daily_run_steps(run_date):
+        counts.update(result or {})
+    return counts
 
 
 def should_run_today(today: dt.date) -> bool:

@@ -13,6 +13,7 @@ class CustomerPortalConfig(AppConfig):
         from msp_portal.permissions import Cap
 
         from .access import customer_admin_landing_page
+        from .merging import merge_people, merge_people_preview
         from .selectors import active_admins_by_customer, check_contract_covers_active_users
 
         LANDING_PAGES.append(customer_admin_landing_page)
@@ -20,6 +21,9 @@ class CustomerPortalConfig(AppConfig):
         hooks.active_admins.provide(active_admins_by_customer)
         # The contracted users may not drop below the customer's active service users.
         hooks.contract_checks.add(check_contract_covers_active_users)
+        # A merge's people: the absorbed account's users and admins move to the survivor.
+        hooks.merge_people_preview.provide(merge_people_preview)
+        hooks.merge_people.provide(merge_people)
         # 納品通知: e-mail the account and admin information to the customer's and reseller's contacts.
         register_bulk_action(
             BulkAction(

@@ -39,6 +39,9 @@ def _settle_and_cancel(
     customer = _locked(customer_id, wallet=True, pool=True)
     if customer.status != CustomerStatus.ACTIVE:
         return None
+    if not scheduled:
+        # A person's decision (not the date set earlier being reached): the apps above may refuse.
+        hooks.cancellation_checks(customer)
     settled_before, settled_after = hooks.cancellation_settle(
         actor=actor,
         customer=customer,
@@ -115,6 +118,8 @@ def customer_schedule_cancellation(
         raise DomainError(_("The cancellation date has been reached; it can no longer be changed."))
     if locked.cancellation_date == cancellation_date:
         return locked
+    if cancellation_date is not None:
+        hooks.cancellation_checks(locked)
     before = {"cancellation_date": locked.cancellation_date}
     locked.cancellation_date = cancellation_date
     locked.save(update_fields=["cancellation_date", "updated_at"])

@@ -84,3 +84,17 @@ contract_checks = Listeners("contract_checks")
 # beside its audit events, shaped like events (created_at, action, before, after ...), newest
 # first (points: the monthly charges, which the run audits per chunk rather than per account).
 audit_trail_entries = Listeners("audit_trail_entries")
+
+# cancellation_checks(customer): before an account is cancelled now or given a cancellation date
+# by a person (not the daily run reaching a date set earlier), each may refuse with DomainError
+# (merges: an account with a pending merge or transfer request). Called with the row locked.
+cancellation_checks = Listeners("cancellation_checks")
+# daily_run_steps(run_date) -> {name: count}: work the daily run does for the apps above it once
+# its charges are done (merges: pending requests expire), each result merged into the run's counts.
+daily_run_steps = Listeners("daily_run_steps")
+# merge_people_preview(absorbed, survivor, keep_admins) -> dict: what a merge does to the two
+# customers' administrators and service users (who moves, who becomes a user, name clashes, the
+# active users after); merge_people(*, actor, absorbed, survivor, keep_admins) -> dict: do it, in
+# the caller's transaction with both rows locked, refusing with DomainError what the preview flags.
+merge_people_preview = Hook("merge_people_preview", "customer_portal")
+merge_people = Hook("merge_people", "customer_portal")

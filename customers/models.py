@@ -179,6 +179,17 @@ class CustomerAccount(models.Model):
                 fields=["organization", "id"], condition=Q(archived_at__isnull=True), name="customer_org_live"
             ),
             models.Index(fields=["id"], condition=Q(archived_at__isnull=True), name="customer_live"),
+            # Merge suggestions (active accounts sharing a primary e-mail domain): the MSP's
+            # dashboard groups its accounts by domain; the detail page and the merge search look a
+            # domain up across the MSPs.
+            models.Index(
+                fields=["organization", "email_domain", "id"],
+                condition=Q(status=CustomerStatus.ACTIVE),
+                name="customer_org_active_domain",
+            ),
+            models.Index(
+                fields=["email_domain", "id"], condition=Q(status=CustomerStatus.ACTIVE), name="customer_active_domain"
+            ),
         ]
 
     def __str__(self) -> str:

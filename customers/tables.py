@@ -403,7 +403,9 @@ class CustomerTable(PortalTable):
         return format_html(
             '<tr id="customer-{}"{} data-status="{}"{}>{}</tr>',
             record.pk,
-            mark_safe(' class="row-cancelled"') if record.status == CustomerStatus.CANCELLED else "",
+            mark_safe(' class="row-cancelled"')
+            if record.status in (CustomerStatus.CANCELLED, CustomerStatus.MERGED)
+            else "",
             record.status,
             mark_safe(' hx-swap-oob="true"') if oob else "",
             cells,

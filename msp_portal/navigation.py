@@ -45,6 +45,7 @@ NAVIGATION: list[NavItem] = [
         ("customers:pending",),
         group=CUSTOMERS,
     ),
+    NavItem("merges:received", _("Merges and transfers"), Cap.CUSTOMERS_MERGE, ("merges:",), group=CUSTOMERS),
     # 顧客画面: every staff role may open the switcher; whether a portal opens writable is decided
     # per customer by customer_portal.access (CUSTOMERS_CUSTOMER_SCREEN, support: read-only).
     NavItem(

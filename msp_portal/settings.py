@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "billing_jobs",
     "customer_portal",
     "exports",
+    "merges",
     "bench",
 ]
 
@@ -364,6 +365,10 @@ PORTAL_PAGE_SIZES = [25, 50, 100, 200]
 # ---------------------------------------------------------------------------------------------
 # 「原則3営業日」: the approval queue's due date, in Japanese business days.
 PORTAL_APPROVAL_BUSINESS_DAYS = env.int("PORTAL_APPROVAL_BUSINESS_DAYS", default=3)
+# Merge and transfer requests (DESIGN.md §11): a pending request expires after this many days
+# (the daily run marks it); an MSP admin may search other MSPs' accounts this many times a day.
+PORTAL_REQUEST_EXPIRY_DAYS = env.int("PORTAL_REQUEST_EXPIRY_DAYS", default=30)
+PORTAL_MERGE_SEARCHES_PER_DAY = env.int("PORTAL_MERGE_SEARCHES_PER_DAY", default=5)
 # The class that creates tenants in the service; the simulated one needs nothing.
 PORTAL_PROVISIONING_BACKEND = env.str(
     "PORTAL_PROVISIONING_BACKEND", default="customers.provisioning.SimulatedProvisioningBackend"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("jobs/", include("billing_jobs.urls")),
     path("exports/", include("exports.urls")),
     path("c/", include("customer_portal.urls")),
+    path("requests/", include("merges.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

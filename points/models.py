@@ -57,8 +57,8 @@ class LedgerAccount(models.Model):
     # charge rewrites one narrow row instead of the customer's (28 indexes, a trigram index):
     # at a million accounts that is the difference between minutes and seconds (DESIGN.md §12).
     estimated_balance = models.BigIntegerField(_("estimated points after the next 25th"), null=True, blank=True)
-    # A copy of the customer's MSP (which never changes), so that the MSP-scoped sorts by points
-    # are served by these indexes.
+    # A copy of the customer's MSP (changed only with it, by a transfer to another MSP: merges),
+    # so that the MSP-scoped sorts by points are served by these indexes.
     msp = models.ForeignKey(
         "accounts.Organization", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -182,7 +182,8 @@ class Transfer(models.Model):
     debit_balance_after = models.BigIntegerField(null=True, blank=True)
     credit_seq = models.BigIntegerField(null=True, blank=True)
     credit_balance_after = models.BigIntegerField(null=True, blank=True)
-    # Consumption inputs (contracted users, rule id, base, included users, per-user points).
+    # Consumption inputs (contracted users, rule id, base, included users, per-user points); a
+    # merge's two customers (absorbed, survivor) and their codes.
     snapshot = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
     # At most one reversal per transfer (a partial unique index: most transfers reverse nothing).
     reverses = models.ForeignKey(
@@ -198,6 +199,13 @@ class Transfer(models.Model):
             models.CheckConstraint(name="transfer_amount_positive", condition=Q(amount__gt=0)),
             models.CheckConstraint(name="transfer_sides_differ", condition=~Q(debit_account=F("credit_account"))),
             models.CheckConstraint(name="transfer_kind_valid", condition=Q(kind__in=TransferKind.values)),
+            # A merge carries both customers: `customer` is the absorbed account, the snapshot's
+            # `survivor` the account it was merged into (a snapshot, not a column, as for a
+            # consumption's inputs: the ledger's data migrations build their data on this schema).
+            models.CheckConstraint(
+                name="transfer_merge_customers",
+                condition=~Q(kind=TransferKind.MERGE) | Q(customer__isnull=False, snapshot__has_key="survivor"),
+            ),
             # A second charge of the same wallet for the same month is impossible in the database.
             models.UniqueConstraint(
                 fields=["debit_account", "period"],

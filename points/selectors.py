@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import BigIntegerField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce, Greatest
 from django.http import Http404
 
 from accounts.models import Organization, User
 from accounts.selectors import managed_organization_ids
-from customers.lifecycle import ENDED_STATUSES, POINTS_STATUSES
+from customers.lifecycle import ENDED_STATUSES, POINTS_STATUSES, CustomerStatus
 from customers.models import CustomerAccount, CustomerStatusChange
 from msp_portal.permissions import OrganizationKind
 
@@ -249,7 +250,8 @@ def check_customers_have_wallets() -> list[Problem]:
 
 def check_transfer_customers() -> list[Problem]:
     """A transfer's `customer` (no database key: see points.models.Transfer) is the owner of its
-    wallet side, and a transfer with a wallet side names one."""
+    wallet side, and a transfer with a wallet side names one. A merge, wallet to wallet, has two
+    customers: `check_merges` checks it."""
     wallet_owner = Case(
         When(debit_account__kind=LedgerAccountKind.WALLET, then=F("debit_account__customer_id")),
         When(credit_account__kind=LedgerAccountKind.WALLET, then=F("credit_account__customer_id")),
@@ -257,7 +259,8 @@ def check_transfer_customers() -> list[Problem]:
         output_field=BigIntegerField(),
     )
     wrong = (
-        Transfer.objects.annotate(owner=wallet_owner)
+        Transfer.objects.exclude(kind=TransferKind.MERGE)
+        .annotate(owner=wallet_owner)
         .filter(Q(owner__isnull=False) | Q(customer_id__isnull=False))
         .exclude(owner=F("customer_id"))
         .order_by("pk")
@@ -479,6 +482,62 @@ def check_no_charge_after_settlement() -> list[Problem]:
     ]
 
 
+def check_merges() -> list[Problem]:
+    """Merges (DESIGN.md §11): a `merge` transfer moves points between the wallets of its two
+    customers (the absorbed account, its `customer`, and the survivor its snapshot names, in
+    either direction), and no merged account is charged after its merge — no consumption
+    after its merge transfer on the wallet, nor after the status change that merged it. (That a
+    merged account's wallet is at 0 is `check_only_open_accounts_hold_points`'s.)"""
+    problems = []
+    sides = (
+        Transfer.objects.filter(kind=TransferKind.MERGE)
+        .annotate(survivor_id=Cast(KT("snapshot__survivor"), BigIntegerField()))
+        .exclude(
+            Q(debit_account__customer_id=F("customer_id"), credit_account__customer_id=F("survivor_id"))
+            | Q(debit_account__customer_id=F("survivor_id"), credit_account__customer_id=F("customer_id"))
+        )
+        .order_by("pk")
+        .values("pk", "customer_id", "survivor_id")
+    )
+    problems += [
+        Problem(
+            "merge_transfer",
+            f"merge transfer {row['pk']}: does not move points between the wallets of customer "
+            f"{row['customer_id']} and its survivor {row['survivor_id']}",
+        )
+        for row in sides[:REPORT_LIMIT]
+    ]
+    merged = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer__status=CustomerStatus.MERGED)
+    wallet = OuterRef("pk")
+    merge_seq = Transfer.objects.filter(
+        Q(debit_account=wallet) | Q(credit_account=wallet), kind=TransferKind.MERGE, customer_id=OuterRef("customer_id")
+    ).annotate(seq=Case(When(debit_account=wallet, then=F("debit_seq")), default=F("credit_seq")))
+    merged_at = CustomerStatusChange.objects.filter(
+        customer_id=OuterRef("customer_id"), to_status=CustomerStatus.MERGED
+    ).order_by("-created_at", "-id")
+    charges = Transfer.objects.filter(debit_account=wallet, kind=TransferKind.CONSUMPTION)
+    late = (
+        merged.annotate(
+            merge_seq=Subquery(merge_seq.order_by("-seq").values("seq")[:1]),
+            merged_at=Subquery(merged_at.values("created_at")[:1]),
+        )
+        .filter(
+            Exists(charges.filter(created_at__gt=OuterRef("merged_at")))
+            | (Q(merge_seq__isnull=False) & Exists(charges.filter(debit_seq__gt=OuterRef("merge_seq"))))
+        )
+        .order_by("pk")
+        .values("customer_id", "customer__account_code")
+    )
+    problems += [
+        Problem(
+            "charge_after_merge",
+            f"customer {row['customer__account_code']} (id {row['customer_id']}) was charged after being merged",
+        )
+        for row in late[:REPORT_LIMIT]
+    ]
+    return problems
+
+
 # The checks `ledger_problems` runs, in order. Other apps append theirs (e.g. billing_jobs:
 # eligible accounts missing a charge) — a check takes no arguments and returns its problems.
 LEDGER_CHECKS: list[LedgerCheck] = [
@@ -492,6 +551,7 @@ LEDGER_CHECKS: list[LedgerCheck] = [
     check_one_account_per_system_kind,
     check_only_open_accounts_hold_points,
     check_no_charge_after_settlement,
+    check_merges,
 ]
 
 

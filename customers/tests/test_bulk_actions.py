@@ -46,4 +46,11 @@ def test_the_apps_register_their_actions_in_the_menu_order(msp_admin):
 def test_the_detail_page_shows_the_registered_points_section_before_the_audit_trail():
     from customers.views import DETAIL_SECTIONS
 
-    assert [section.key for section in DETAIL_SECTIONS] == ["overview", "timeline", "contract", "points", "audit"]
+    assert [section.key for section in DETAIL_SECTIONS] == [
+        "overview",
+        "timeline",
+        "contract",
+        "points",
+        "merges",
+        "audit",
+    ]

@@ -32,6 +32,8 @@ def test_the_apps_register_their_panels_in_the_page_order():
         "suspended",
         "pool_chart",
         "last_runs",
+        "merge_requests",
+        "merge_suggestions",
     ]
 
 

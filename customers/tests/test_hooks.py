@@ -15,5 +15,5 @@ def test_a_hook_nobody_provided_fails_loudly_instead_of_skipping_a_money_movemen
 
 def test_every_hook_is_provided_by_the_installed_apps():
     provided = [value for value in vars(hooks).values() if isinstance(value, Hook)]
-    assert len(provided) == 7
+    assert len(provided) == 9
     assert all(hook._function is not None for hook in provided)

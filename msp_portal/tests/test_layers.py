@@ -21,6 +21,7 @@ LAYERS = {
     "billing_jobs": 5,
     "exports": 5,
     "customer_portal": 5,
+    "merges": 5,
     "bench": 6,
 }
 

@@ -189,6 +189,31 @@ class Persona:
             self._cache["session"] = UserSession.objects.create(user=self.user, session_key=f"other-{self.role}")
         return self._cache["session"]
 
+    def account_request(self):
+        """A pending merge of two of the persona's MSP's accounts, asked by a colleague (so that
+        the persona may decide it)."""
+        from merges.models import AccountRequest
+
+        if "account_request" not in self._cache:
+            colleague = UserFactory(
+                membership__organization=self.msp,
+                membership__role=Role.ADMIN,
+                email=f"requester-{self.role}@test.example",
+            )
+            survivor = CustomerAccountFactory(organization=self.msp)
+            self._cache["account_request"] = AccountRequest.objects.create(
+                kind="merge",
+                requested_by=colleague,
+                requesting_organization=self.msp,
+                deciding_organization=self.msp,
+                customer=self.customer(),
+                survivor=survivor,
+                from_organization=self.msp,
+                expires_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC),
+                idempotency_key=f"request-{self.role}",
+            )
+        return self._cache["account_request"]
+
     def support_account(self) -> Organization:
         if "support_account" not in self._cache:
             if self.organization.kind == OrganizationKind.SUPPORT:
@@ -220,6 +245,7 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^c/[^/]+/admins/", "pk", lambda persona: persona.customer_admin().pk),
     (r"^c/[^/]+/users/", "pk", lambda persona: persona.service_user().pk),
     (r"^exports/", "job_id", lambda persona: _export_job(persona).pk),
+    (r"^requests/", "request_id", lambda persona: persona.account_request().pk),
     (r"", "customer_id", lambda persona: persona.customer().pk),
     (r"", "customer_pk", lambda persona: persona.customer().pk),
     (r"", "account_code", lambda persona: persona.customer().account_code),

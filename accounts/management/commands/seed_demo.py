@@ -18,7 +18,7 @@ DEMO_PASSWORD = "portal-demo-2026"
 
 # Each app adds its own demo data in `<app>/demo.py` with `seed(command, organizations, options)`,
 # called in this order after the organizations and users exist.
-DEMO_APPS = ["customers", "points", "billing_jobs", "customer_portal", "exports"]
+DEMO_APPS = ["customers", "points", "billing_jobs", "customer_portal", "exports", "merges"]
 
 ORGANIZATIONS = [
     # key, name, kind, parent key
