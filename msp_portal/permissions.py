@@ -144,13 +144,43 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
 # opens, and its submission asks. test_url_permissions sends each a stale session.
 
 
+def _above_threshold(request, points: int) -> bool:
+    organization = request.user.organization
+    return organization is not None and abs(points) > organization.reauthentication_point_threshold
+
+
 def _large_point_move(request) -> bool:
+    """A move of the posted `amount` (negative for an adjustment that removes points)."""
     try:
         amount = int(str(request.POST.get("amount", "")).replace(",", "").strip())
     except ValueError:
         return False  # the form refuses it without moving anything
-    organization = request.user.organization
-    return organization is not None and amount > organization.reauthentication_point_threshold
+    return _above_threshold(request, amount)
+
+
+def _large_replenish(request) -> bool:
+    """The confirmation of a bulk replenishment whose accounts together need more than the
+    threshold (the preview, which moves nothing, never asks). The points are those the preview
+    showed: computed again from the selection, through the tenant scope."""
+    if "token" not in request.POST:
+        return False
+    from customers.selectors import customers_visible_to
+    from msp_portal.requests import selected_ids
+    from points.services import replenish_plan
+
+    ids = selected_ids(request)
+    if not ids:
+        return False
+    customers = list(customers_visible_to(request.user).filter(pk__in=ids).select_related("organization"))
+    return _above_threshold(request, sum(line.points for line in replenish_plan(customers)))
+
+
+def _large_purchase_request(request) -> bool:
+    """Recording a points purchase request adds its amount to the MSP's pool."""
+    from points.selectors import get_purchase_request_for_user
+
+    purchase_request = get_purchase_request_for_user(request.user, request.resolver_match.kwargs["request_id"])
+    return _above_threshold(request, purchase_request.amount)
 
 
 SENSITIVE_VIEWS: dict[str, Callable | None] = {
@@ -169,6 +199,10 @@ SENSITIVE_VIEWS: dict[str, Callable | None] = {
     "customers:reject": None,
     "customers:retry_provisioning": None,
     "points:change": _large_point_move,
+    "points:purchase_new": _large_point_move,
+    "points:adjustment_new": _large_point_move,
+    "points:replenish": _large_replenish,
+    "points:purchase_request_record": _large_purchase_request,
 }
 
 # The session's time of the user's last check (seconds since the epoch), and the stashed

@@ -116,3 +116,18 @@ def test_the_passkey_scripts_are_our_static_files(client, db, name):
     html = client.get(reverse("login")).content.decode()
     assert 'src="/static/django_otp_webauthn/otp_webauthn_auth.js"' in html
     assert "https://" not in "".join(line for line in html.splitlines() if "<script" in line)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected", "english"),
+    [("ja", "パスキーを追加", "Register a Passkey"), ("en", "Add a passkey", "Register a Passkey")],
+)
+def test_the_passkey_scripts_speak_the_users_language_with_the_portals_words(client, language, expected, english):
+    """django-otp-webauthn's scripts set their own button labels and status messages from their
+    JavaScript catalogue; the portal's catalogue (locale/*/djangojs.po) gives them in Japanese
+    and in the portal's English words ("Add a passkey", as the page's button says)."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = client.get(reverse("otp_webauthn:js-i18n-catalog"))
+    assert response.status_code == 200
+    body = response.content.decode("unicode_escape")
+    assert f'"{english}": "{expected}"' in body

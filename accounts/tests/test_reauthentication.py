@@ -206,3 +206,74 @@ def test_wrong_passwords_at_the_check_end_the_session(client_for, msp_admin, sta
     assert response["Location"] == reverse("login")
     assert client.get(reverse("dashboard"))["Location"].startswith(reverse("login"))
     assert not User.objects.filter(email="new@test.example").exists()
+
+
+def _token(client, url: str) -> str:
+    return re.search(r'name="token" value="([^"]+)"', client.get(url).content.decode()).group(1)
+
+
+def test_a_bulk_replenishment_asks_only_when_its_accounts_need_more_than_the_threshold(
+    client_for, msp_admin, msp_org, stale
+):
+    from customers.tests.factories import CustomerAccountFactory
+    from points.services import points_purchase
+
+    points_purchase(actor=None, organization=msp_org, amount=50_000, order_reference="PO", idempotency_key="p1")
+    msp_org.reauthentication_point_threshold = 1_000
+    msp_org.save(update_fields=["reauthentication_point_threshold"])
+    small = [CustomerAccountFactory(organization=msp_org, estimated_balance=-400).pk for _ in range(2)]
+    large = [CustomerAccountFactory(organization=msp_org, estimated_balance=-600).pk for _ in range(2)]
+    client = client_for(msp_admin)
+    url = reverse("points:replenish")
+    stale()
+    # 800 points in all: at or below the threshold, done without a check.
+    done = client.post(url, {"ids": small, "token": _token(client, f"{url}?ids={small[0]}&ids={small[1]}")})
+    assert done.status_code == 302
+    assert AuditEvent.objects.filter(action="points.replenish").count() == 2
+    # 1,200 points: the preview still opens, the confirmation asks first and moves nothing.
+    preview = client.get(f"{url}?ids={large[0]}&ids={large[1]}")
+    assert preview.status_code == 200
+    token = re.search(r'name="token" value="([^"]+)"', preview.content.decode()).group(1)
+    asked = client.post(url, {"ids": large, "token": token})
+    assert asked.status_code == 303 and asked["Location"].startswith(reverse("reauthenticate"))
+    assert AuditEvent.objects.filter(action="points.replenish").count() == 2
+
+
+def test_the_operators_large_sale_adjustment_and_recorded_request_ask_small_ones_do_not(
+    client_for, operator_user, operator_org, msp_org, msp_admin, stale
+):
+    from points.models import PurchaseRequest
+    from points.purchase_requests import purchase_request_create
+
+    operator_org.reauthentication_point_threshold = 1_000
+    operator_org.save(update_fields=["reauthentication_point_threshold"])
+    requests = {
+        amount: purchase_request_create(
+            actor=msp_admin,
+            organization=msp_org,
+            amount=amount,
+            order_reference=f"PO-{amount}",
+            idempotency_key=f"r{amount}",
+        )
+        for amount in (1_000, 1_001)
+    }
+    client = client_for(operator_user)
+    stale()
+    purchase_url = reverse("points:purchase_new")
+    sale = {"organization": msp_org.pk, "order_reference": "PO-9"}
+    sold = client.post(purchase_url, {**sale, "amount": "900", "token": _token(client, purchase_url)})
+    assert sold.status_code == 302
+    asked = client.post(purchase_url, {**sale, "amount": "1,001", "token": _token(client, purchase_url)})
+    assert asked.status_code == 303 and asked["Location"].startswith(reverse("reauthenticate"))
+
+    adjustment_url = reverse("points:adjustment_new")
+    adjustment = {"target": "pool", "organization": msp_org.pk, "reason": "訂正"}
+    asked = client.post(adjustment_url, {**adjustment, "amount": "-1001", "token": _token(client, adjustment_url)})
+    assert asked.status_code == 303 and asked["Location"].startswith(reverse("reauthenticate"))
+
+    record = client.post(reverse("points:purchase_request_record", args=[requests[1_000].pk]))
+    assert record.status_code == 302
+    asked = client.post(reverse("points:purchase_request_record", args=[requests[1_001].pk]))
+    assert asked.status_code == 303 and asked["Location"].startswith(reverse("reauthenticate"))
+    assert PurchaseRequest.objects.get(pk=requests[1_001].pk).status == requests[1_001].status
+    assert AuditEvent.objects.filter(action__in=["points.purchase", "points.adjust"]).count() == 2

@@ -464,8 +464,17 @@ def test_another_tenants_object_is_not_found_whatever_the_role(role, persona_for
 # --- Re-authentication (SENSITIVE_VIEWS) --------------------------------------------------------------
 
 # What a sensitive request sends when only some of its requests are sensitive: a point move above
-# any organization's threshold.
-SENSITIVE_POST_DATA = {"points:change": {"operation": "add", "amount": "1000000000"}}
+# any organization's threshold (the test lowers every threshold to 0 for the moves whose points
+# come from the objects: a purchase request's amount, a replenishment's needed points).
+SENSITIVE_POST_DATA = {
+    "points:change": lambda persona: {"operation": "add", "amount": "1000000000"},
+    "points:purchase_new": lambda persona: {"amount": "1000000000"},
+    "points:adjustment_new": lambda persona: {"amount": "-1000000000"},
+    "points:replenish": lambda persona: {
+        "ids": [CustomerAccountFactory(organization=persona.msp, points_balance=0, estimated_balance=-500).pk],
+        "token": "preview-token",
+    },
+}
 
 
 def _allowed(route: Route, role: str) -> bool:
@@ -494,11 +503,12 @@ def test_every_sensitive_url_refuses_a_session_whose_last_check_is_older_than_te
         url = url_for(route, build_kwargs(route, persona))
         if resolve(url).view_name in SENSITIVE_VIEWS and _allowed(route, role):
             routes.append(url)
+    Organization.objects.update(reauthentication_point_threshold=0)
     time_machine.move_to(start + dt.timedelta(seconds=settings.PORTAL_REAUTHENTICATION_SECONDS + 1), tick=False)
     problems = []
     for url in routes:
         events_before = AuditEvent.objects.count()
-        data = SENSITIVE_POST_DATA.get(resolve(url).view_name, {})
+        data = SENSITIVE_POST_DATA.get(resolve(url).view_name, lambda persona: {})(persona)
         for headers in ({}, {"HX-Request": "true"}):
             response = client.post(url, data, headers=headers)
             location = response.get("Location", "")
