@@ -198,6 +198,9 @@ SENSITIVE_VIEWS: dict[str, Callable | None] = {
     "customers:approve": None,
     "customers:reject": None,
     "customers:retry_provisioning": None,
+    # Approving a merge or a transfer moves customer accounts, their points and their admins
+    # between MSPs.
+    "merges:approve": None,
     "points:change": _large_point_move,
     "points:purchase_new": _large_point_move,
     "points:adjustment_new": _large_point_move,
