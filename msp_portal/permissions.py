@@ -144,43 +144,30 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
 # opens, and its submission asks. test_url_permissions sends each a stale session.
 
 
-def _above_threshold(request, points: int) -> bool:
-    organization = request.user.organization
-    return organization is not None and abs(points) > organization.reauthentication_point_threshold
+# How many points a request moves, for the point moves whose count is not the posted `amount`
+# (a replenishment's needed points, a purchase request's amount): the app that owns the view
+# registers it in its AppConfig.ready, since this base module imports no app above it.
+_POINTS_MOVED: dict[str, Callable] = {}
+
+
+def register_points_moved(view_name: str, count: Callable) -> None:
+    """`count(request)` returns the points the request would move (0 when it moves none)."""
+    _POINTS_MOVED[view_name] = count
+
+
+def _posted_amount(request) -> int:
+    try:
+        return int(str(request.POST.get("amount", "")).replace(",", "").strip())
+    except ValueError:
+        return 0  # the form refuses it without moving anything
 
 
 def _large_point_move(request) -> bool:
-    """A move of the posted `amount` (negative for an adjustment that removes points)."""
-    try:
-        amount = int(str(request.POST.get("amount", "")).replace(",", "").strip())
-    except ValueError:
-        return False  # the form refuses it without moving anything
-    return _above_threshold(request, amount)
-
-
-def _large_replenish(request) -> bool:
-    """The confirmation of a bulk replenishment whose accounts together need more than the
-    threshold (the preview, which moves nothing, never asks). The points are those the preview
-    showed: computed again from the selection, through the tenant scope."""
-    if "token" not in request.POST:
-        return False
-    from customers.selectors import customers_visible_to
-    from msp_portal.requests import selected_ids
-    from points.services import replenish_plan
-
-    ids = selected_ids(request)
-    if not ids:
-        return False
-    customers = list(customers_visible_to(request.user).filter(pk__in=ids).select_related("organization"))
-    return _above_threshold(request, sum(line.points for line in replenish_plan(customers)))
-
-
-def _large_purchase_request(request) -> bool:
-    """Recording a points purchase request adds its amount to the MSP's pool."""
-    from points.selectors import get_purchase_request_for_user
-
-    purchase_request = get_purchase_request_for_user(request.user, request.resolver_match.kwargs["request_id"])
-    return _above_threshold(request, purchase_request.amount)
+    """A point move (either sign: an adjustment may remove points) above the organization's
+    threshold."""
+    count = _POINTS_MOVED.get(request.resolver_match.view_name, _posted_amount)
+    organization = request.user.organization
+    return organization is not None and abs(count(request)) > organization.reauthentication_point_threshold
 
 
 SENSITIVE_VIEWS: dict[str, Callable | None] = {
@@ -204,8 +191,8 @@ SENSITIVE_VIEWS: dict[str, Callable | None] = {
     "points:change": _large_point_move,
     "points:purchase_new": _large_point_move,
     "points:adjustment_new": _large_point_move,
-    "points:replenish": _large_replenish,
-    "points:purchase_request_record": _large_purchase_request,
+    "points:replenish": _large_point_move,
+    "points:purchase_request_record": _large_point_move,
 }
 
 # The session's time of the user's last check (seconds since the epoch), and the stashed

@@ -12,16 +12,20 @@ class PointsConfig(AppConfig):
         from customers.bulk_actions import BulkAction, register_bulk_action
         from customers.dashboard import MSP, OPERATOR, DashboardPanel, register_dashboard_panel
         from customers.views import DetailSection, register_detail_section
-        from msp_portal.permissions import Cap
+        from msp_portal.permissions import Cap, register_points_moved
 
         from .dashboard import pool_chart_panel, purchase_requests_panel, shortage_panel
         from .estimates import refresh_estimates
         from .ledger import lock_for_lifecycle, open_pool, open_wallets
+        from .reauthentication import purchase_request_points, replenish_points
         from .selectors import charge_entries
         from .services import points_return_from_application
         from .settlement import settle_for_cancellation, settlement_preview
         from .views import customer_points_context
 
+        # Large point moves ask again (SENSITIVE_VIEWS): what these two views move.
+        register_points_moved("points:replenish", replenish_points)
+        register_points_moved("points:purchase_request_record", purchase_request_points)
         # Every MSP organization gets its pool in the transaction that creates it.
         on_organization_created(open_pool)
         # The ledger's part of the customer accounts' lifecycle writes (customers.hooks).
