@@ -1,0 +1,67 @@
+"""Reads of webhooks, from the tenant scope: an organization's admins see its endpoints (a
+privileged MSP's also its child MSPs'), the operator's admins every organization's."""
+
+from __future__ import annotations
+
+from django.db.models import Count, Max, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from accounts.selectors import managed_organization_ids
+from msp_portal.permissions import Cap, check_cap
+
+from .models import Attempt, Delivery, Endpoint
+
+
+def _organization_ids(user: User) -> list[int] | None:
+    """None: every organization (the operator)."""
+    if user.organization is None or not user.organization.is_active:
+        return []
+    return managed_organization_ids(user)
+
+
+def endpoints_visible_to(user: User) -> QuerySet[Endpoint]:
+    """The live (not deleted) endpoints the user may see, with their organization."""
+    queryset = Endpoint.objects.filter(deleted_at__isnull=True).select_related("organization")
+    ids = _organization_ids(user)
+    if ids is None:
+        return queryset
+    if user.organization.pk not in ids:
+        ids = [*ids, user.organization.pk]
+    return queryset.filter(organization_id__in=ids) if ids else queryset.none()
+
+
+def endpoint_list_for(user: User) -> QuerySet[Endpoint]:
+    """The endpoint list page: visible endpoints with their delivery counts."""
+    return endpoints_visible_to(user).annotate(
+        delivery_count=Count("deliveries"), last_delivery_at=Max("deliveries__created_at")
+    )
+
+
+def get_endpoint_for_user(user: User, pk, *, cap: Cap | None = None) -> Endpoint:
+    """The endpoint `pk` if the user may see it (else 404), checked for `cap` (else 403)."""
+    try:
+        endpoint = endpoints_visible_to(user).get(pk=pk)
+    except (Endpoint.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+    if cap is not None:
+        check_cap(user, cap)
+    return endpoint
+
+
+def deliveries_of(endpoint: Endpoint) -> QuerySet[Delivery]:
+    """An endpoint's deliveries, newest first (the webhooks_delivery_page index)."""
+    return endpoint.deliveries.select_related("message").order_by("-created_at", "-id")
+
+
+def get_delivery_for_user(user: User, endpoint_id, delivery_id, *, cap: Cap | None = None) -> Delivery:
+    endpoint = get_endpoint_for_user(user, endpoint_id, cap=cap)
+    try:
+        return deliveries_of(endpoint).get(pk=delivery_id)
+    except (Delivery.DoesNotExist, ValueError, TypeError):
+        raise Http404 from None
+
+
+def attempts_of(delivery: Delivery) -> QuerySet[Attempt]:
+    """A delivery's attempts, newest first."""
+    return delivery.attempts.order_by("-attempted_at", "-id")
