@@ -26,8 +26,6 @@ def endpoints_visible_to(user: User) -> QuerySet[Endpoint]:
     ids = _organization_ids(user)
     if ids is None:
         return queryset
-    if user.organization.pk not in ids:
-        ids = [*ids, user.organization.pk]
     return queryset.filter(organization_id__in=ids) if ids else queryset.none()
 
 

@@ -86,7 +86,7 @@ def endpoint_edit(request, endpoint_id: int):
 
 def _confirm(request, endpoint, *, form_url, template, done_url, success, run):
     """A popup that confirms one action on an endpoint (or its delivery) and runs it."""
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             run()
@@ -179,7 +179,7 @@ def delivery_detail(request, endpoint_id: int, delivery_id: int):
 def delivery_redeliver(request, endpoint_id: int, delivery_id: int):
     delivery = get_delivery_for_user(request.user, endpoint_id, delivery_id, cap=MANAGE)
     url = reverse("webhooks:delivery_detail", args=[endpoint_id, delivery.pk])
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.delivery_redeliver(actor=request.user, delivery=delivery)
