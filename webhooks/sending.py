@@ -82,6 +82,8 @@ def url_problem(url: str) -> str | None:
 
 
 def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # An IPv4 address written as IPv6 (::ffff:10.0.0.1) is judged as the IPv4 address it is.
+    address = getattr(address, "ipv4_mapped", None) or address
     return address.is_global and not address.is_multicast
 
 

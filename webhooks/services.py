@@ -231,7 +231,7 @@ def endpoint_send_test(*, actor: User, endpoint: Endpoint) -> Delivery:
     )
     delivery = Delivery.objects.create(endpoint=endpoint, message=message, next_attempt_at=now, created_at=now)
     _audit(actor, endpoint, action="webhook_endpoint.test", after={"event_id": message.event_id})
-    _enqueue([delivery.pk])
+    _enqueue([delivery.pk], "test")
     return delivery
 
 
@@ -258,18 +258,18 @@ def delivery_redeliver(*, actor: User, delivery: Delivery) -> Delivery:
         before=before,
         after={"state": DeliveryState.PENDING, "event_id": delivery.message.event_id, "endpoint": endpoint.pk},
     )
-    _enqueue([delivery.pk])
+    _enqueue([delivery.pk], "redeliver")
     return delivery
 
 
 # --- Publishing -----------------------------------------------------------------------------------
 
 
-def _enqueue(delivery_ids: list[int]) -> None:
+def _enqueue(delivery_ids: list[int], trigger: str = "") -> None:
     from .tasks import send_delivery
 
     if delivery_ids:
-        transaction.on_commit(lambda: [send_delivery.delay(pk) for pk in delivery_ids])
+        transaction.on_commit(lambda: [send_delivery.delay(pk, trigger) for pk in delivery_ids])
 
 
 def _subscribed_endpoints(event_type: str, organization_ids: list[int] | None) -> list[Endpoint]:

@@ -14,14 +14,13 @@ class EndpointTable(PortalTable):
     enabled = tables.TemplateColumn(
         template_name="webhooks/partials/endpoint_state.html", verbose_name=_("state"), order_by=("enabled",)
     )
-    delivery_count = tables.Column(verbose_name=_("Deliveries"))
     last_delivery_at = tables.DateTimeColumn(verbose_name=_("Last event"), format="Y-m-d H:i")
 
     region_label = _("Webhooks")
 
     class Meta(PortalTable.Meta):
         model = Endpoint
-        fields = ("url", "description", "organization", "event_types", "enabled", "delivery_count", "last_delivery_at")
+        fields = ("url", "description", "organization", "event_types", "enabled", "last_delivery_at")
         order_by = ("url",)
 
     def __init__(self, *args, show_organization: bool = False, **kwargs):

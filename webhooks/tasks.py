@@ -10,11 +10,11 @@ from .services import deliveries_retry_due, delivery_attempt
 
 
 @shared_task(name="webhooks.tasks.send_delivery", acks_late=True, ignore_result=True)
-def send_delivery(delivery_id: int) -> None:
+def send_delivery(delivery_id: int, trigger: str = "") -> None:
     """The first attempt of a delivery (or a redelivery), enqueued after commit. A failure is
     recorded and rescheduled by the service; the scan below sends the retries."""
     with acting(channel="job"):
-        delivery_attempt(delivery_id=delivery_id)
+        delivery_attempt(delivery_id=delivery_id, trigger=trigger)
 
 
 @shared_task(name="webhooks.tasks.retry_due_deliveries", acks_late=True, ignore_result=True)

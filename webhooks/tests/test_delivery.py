@@ -136,6 +136,7 @@ def test_a_redelivery_sends_the_same_message_again(
     assert len(receiver.verified()) == 2
     assert receiver.received[0].body == receiver.received[1].body
     assert AuditEvent.objects.filter(action="webhook_delivery.redeliver", actor=msp_admin).count() == 1
+    assert list(Attempt.objects.order_by("pk").values_list("trigger", flat=True)) == ["", "redeliver"]
 
 
 def test_an_endpoint_failing_for_three_days_is_disabled_and_its_admins_are_told_each_in_their_language(
@@ -248,3 +249,13 @@ def test_outside_debug_a_loopback_address_is_refused_at_send_time(settings, msp_
     attempt = services.delivery_attempt(delivery_id=delivery.pk)
     assert attempt.status_code is None
     assert "public address" in attempt.error or "公開" in attempt.error
+
+
+def test_beat_runs_the_due_retry_scan_every_minute():
+    from celery.schedules import crontab
+
+    from msp_portal.celery import app
+
+    entry = app.conf.beat_schedule["webhooks-retry-every-minute"]
+    assert entry["task"] == retry_due_deliveries.name
+    assert entry["schedule"] == crontab()
