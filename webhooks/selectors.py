@@ -3,7 +3,7 @@ privileged MSP's also its child MSPs'), the operator's admins every organization
 
 from __future__ import annotations
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
 from accounts.models import User
@@ -50,6 +50,24 @@ def get_endpoint_for_user(user: User, pk, *, cap: Cap | None = None) -> Endpoint
 def deliveries_of(endpoint: Endpoint) -> QuerySet[Delivery]:
     """An endpoint's deliveries, newest first (the webhooks_delivery_page index)."""
     return endpoint.deliveries.select_related("message").order_by("-created_at", "-id")
+
+
+def deliveries_page(endpoint: Endpoint, *, before=None, size: int) -> tuple[list[Delivery], int | None]:
+    """One page of the delivery log, newest first, from after the delivery `before` (a keyset
+    on the webhooks_delivery_page index: as fast a thousand pages deep as on the first, where an
+    OFFSET reads and sorts every row above), and the cursor of the next page (None: the last)."""
+    queryset = deliveries_of(endpoint)
+    try:
+        cursor = endpoint.deliveries.filter(pk=int(before)).values("created_at", "pk").first() if before else None
+    except (TypeError, ValueError):
+        cursor = None
+    if cursor is not None:
+        # `created_at <= t` bounds the index range; the OR only breaks the ties at t.
+        queryset = queryset.filter(created_at__lte=cursor["created_at"]).filter(
+            Q(created_at__lt=cursor["created_at"]) | Q(pk__lt=cursor["pk"])
+        )
+    rows = list(queryset[: size + 1])
+    return rows[:size], (rows[size - 1].pk if len(rows) > size else None)
 
 
 def get_delivery_for_user(user: User, endpoint_id, delivery_id, *, cap: Cap | None = None) -> Delivery:

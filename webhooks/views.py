@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
-from django_tables2 import LazyPaginator, RequestConfig
+from django_tables2 import RequestConfig
 
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
@@ -19,7 +19,7 @@ from msp_portal.requests import page_size
 
 from . import services
 from .forms import ConfirmForm, EndpointForm
-from .selectors import attempts_of, deliveries_of, endpoint_list_for, get_delivery_for_user, get_endpoint_for_user
+from .selectors import attempts_of, deliveries_page, endpoint_list_for, get_delivery_for_user, get_endpoint_for_user
 from .tables import AttemptTable, DeliveryTable, EndpointTable
 
 MANAGE = Cap.WEBHOOKS_MANAGE
@@ -58,10 +58,22 @@ def endpoint_create(request):
 @require_GET
 def endpoint_detail(request, endpoint_id: int):
     endpoint = get_endpoint_for_user(request.user, endpoint_id, cap=MANAGE)
-    table = DeliveryTable(deliveries_of(endpoint))
-    # An endpoint's log only grows: pages without counting it (no COUNT(*) per request).
-    RequestConfig(request, paginate={"per_page": page_size(request), "paginator_class": LazyPaginator}).configure(table)
-    return render(request, "webhooks/endpoint_detail.html", {"endpoint": endpoint, "table": table})
+    # An endpoint's log only grows: keyset pages ("older"), never counted nor OFFSET.
+    size = page_size(request)
+    rows, older = deliveries_page(endpoint, before=request.GET.get("before"), size=size)
+    table = DeliveryTable(rows)
+    RequestConfig(request, paginate=False).configure(table)
+    return render(
+        request,
+        "webhooks/endpoint_detail.html",
+        {
+            "endpoint": endpoint,
+            "table": table,
+            "older": older,
+            "per_page": size,
+            "paged": bool(request.GET.get("before")),
+        },
+    )
 
 
 @capability_required(MANAGE, scope=SCOPE)
