@@ -97,6 +97,15 @@ ACTION_LABELS: dict[str, Promise] = {
     "service_user.enable": _("User enabled"),
     "service_user.disable": _("User disabled"),
     "service_user.import": _("Users imported"),
+    # Webhooks (webhooks)
+    "webhook_endpoint.create": _("Webhook endpoint added"),
+    "webhook_endpoint.update": _("Webhook endpoint changed"),
+    "webhook_endpoint.delete": _("Webhook endpoint deleted"),
+    "webhook_endpoint.rotate_secret": _("Webhook signing secret rotated"),
+    "webhook_endpoint.enable": _("Webhook endpoint enabled"),
+    "webhook_endpoint.disable": _("Webhook endpoint disabled"),
+    "webhook_endpoint.test": _("Webhook test event sent"),
+    "webhook_delivery.redeliver": _("Webhook event redelivered"),
 }
 
 

@@ -21,4 +21,11 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=35),
         "options": {"expires": 55 * 60},
     },
+    # Every minute: send the webhook deliveries whose retry is due (and the first attempts a lost
+    # worker never made). Expires before the next one so a backlog never piles up.
+    "webhooks-retry-every-minute": {
+        "task": "webhooks.tasks.retry_due_deliveries",
+        "schedule": crontab(),
+        "options": {"expires": 55},
+    },
 }

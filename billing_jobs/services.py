@@ -35,7 +35,7 @@ from customers.models import CustomerAccount, CustomerStatus
 from customers.services import customers_suspend, customers_unsuspend
 from msp_portal import context, dates, processes
 from msp_portal.errors import DomainError
-from points.models import Transfer
+from points.models import Transfer, TransferKind
 from points.services import points_auto_replenish
 
 from .charging import charge_range
@@ -257,7 +257,48 @@ def finish_run(job_id: int) -> JobRun:
             started_at__lt=job.started_at,
         ).update(status=JobStatus.SUPERSEDED, finished_at=timezone.now())
     job.refresh_from_db()
+    if job.periods:
+        _publish_run_completed(job)
     return job
+
+
+def _publish_run_completed(job: JobRun) -> None:
+    """billing.run_completed: one event per MSP for a run that charged periods, with its totals,
+    only for the MSPs whose webhooks subscribe (never one event per charged account). The
+    totals are one grouped query over those MSPs' consumption transfers of the run."""
+
+    def totals(organization_ids: list[int]) -> dict[int, dict]:
+        rows = (
+            Transfer.objects.filter(
+                kind=TransferKind.CONSUMPTION,
+                period__in=job.periods,
+                debit_account__msp_id__in=organization_ids,
+                snapshot__job_run_id=job.pk,
+            )
+            .values("debit_account__msp_id", "period")
+            .order_by()
+            .annotate(accounts=Count("id"), points=Sum("amount"))
+        )
+        data = {
+            organization_id: {
+                "job_run_id": job.pk,
+                "run_date": job.run_date.isoformat(),
+                "status": job.status,
+                "periods": {period: {"accounts": 0, "points": 0} for period in sorted(job.periods)},
+                "accounts_charged": 0,
+                "points_charged": 0,
+            }
+            for organization_id in organization_ids
+        }
+        for row in rows:
+            entry = data[row["debit_account__msp_id"]]
+            entry["periods"][row["period"]] = {"accounts": row["accounts"], "points": row["points"]}
+            entry["accounts_charged"] += row["accounts"]
+            entry["points_charged"] += row["points"]
+        return data
+
+    with transaction.atomic():
+        customer_hooks.organization_events("billing.run_completed", totals)
 
 
 def _run_registered_steps(run_date: dt.date) -> dict[str, int]:
@@ -367,6 +408,42 @@ def auto_replenish(run_date: dt.date) -> dict[str, int]:
     return counts
 
 
+# A points.shortage event lists this many accounts (largest shortage first) and counts the rest.
+SHORTAGE_EVENT_ACCOUNTS = 1000
+
+
+def shortage_payloads(organization_ids: list[int], run_date: dt.date) -> dict[int, dict]:
+    """points.shortage: per MSP, its active accounts whose estimate after the coming 25th is
+    negative (one query per MSP, only for the MSPs whose webhooks subscribe)."""
+    this_25, next_25 = dates.next_charge_days(run_date)
+    charge_day = this_25 if run_date <= this_25 else next_25
+    payloads = {}
+    for organization_id in organization_ids:
+        short = CustomerAccount.objects.with_points().filter(
+            organization_id=organization_id, status=CustomerStatus.ACTIVE, estimated_balance__lt=0
+        )
+        accounts = [
+            {
+                "id": row["pk"],
+                "code": row["account_code"],
+                "company": row["company_name"],
+                "points_balance": row["points_balance"],
+                "estimated_balance": row["estimated_balance"],
+                "auto_replenish": row["auto_replenish"],
+            }
+            for row in short.order_by("estimated_balance", "pk").values(
+                "pk", "account_code", "company_name", "points_balance", "estimated_balance", "auto_replenish"
+            )[: SHORTAGE_EVENT_ACCOUNTS + 1]
+        ]
+        payloads[organization_id] = {
+            "reminder_date": run_date.isoformat(),
+            "charge_day": charge_day.isoformat(),
+            "accounts": accounts[:SHORTAGE_EVENT_ACCOUNTS],
+            "truncated": len(accounts) > SHORTAGE_EVENT_ACCOUNTS,
+        }
+    return payloads
+
+
 def queue_shortage_reminders(run_date: dt.date) -> int:
     """Record one reminder per MSP with accounts whose estimate is negative, and send it after
     commit. The record is unique per (MSP, date), so a re-run sends nothing twice."""
@@ -386,6 +463,11 @@ def queue_shortage_reminders(run_date: dt.date) -> int:
                 from .tasks import send_shortage_reminder_task
 
                 transaction.on_commit(lambda pk=reminder.pk: send_shortage_reminder_task.delay(pk))
+                customer_hooks.organization_events(
+                    "points.shortage",
+                    lambda ids, day=run_date: shortage_payloads(ids, day),
+                    organization_ids=[row["organization_id"]],
+                )
                 queued += 1
     return queued
 

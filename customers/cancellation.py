@@ -68,6 +68,7 @@ def _settle_and_cancel(
         before=before,
         after={"status": CustomerStatus.CANCELLED, **settled_after, "scheduled": scheduled},
     )
+    hooks.customer_events("customer.cancelled", [(customer, {"scheduled": scheduled})])
     return customer
 
 
@@ -131,6 +132,11 @@ def customer_schedule_cancellation(
         organization=locked.organization,
         before=before,
         after={"cancellation_date": cancellation_date},
+    )
+    previous = before["cancellation_date"]
+    hooks.customer_events(
+        "customer.cancellation_scheduled",
+        [(locked, {"previous_cancellation_date": previous.isoformat() if previous else None})],
     )
     locked.refresh_from_db()
     return locked

@@ -98,3 +98,14 @@ daily_run_steps = Listeners("daily_run_steps")
 # the caller's transaction with both rows locked, refusing with DomainError what the preview flags.
 merge_people_preview = Hook("merge_people_preview", "customer_portal")
 merge_people = Hook("merge_people", "customer_portal")
+
+# customer_events(event_type, items, *, organization_id=None): customer accounts' events for the
+# organizations' webhooks (DESIGN.md §13), called in the transaction of the change once it is
+# made; `items` is [(customer, extra payload), ...], each event going to the customer's MSP (or to
+# `organization_id`: a transfer tells the MSP it left too). Cheap when nobody listens: one query
+# for all the items (webhooks), nothing per account.
+customer_events = Listeners("customer_events")
+# organization_events(event_type, data_for, *, organization_ids=None): one event per MSP (the
+# monthly run's totals, a reminder day's shortage list). `data_for(ids)` -> {MSP id: payload} is
+# called only for the MSPs (of `organization_ids`, or any) whose endpoints subscribe to it.
+organization_events = Listeners("organization_events")

@@ -230,6 +230,7 @@ def customer_register(*, actor: User, organization: Organization, data: dict[str
         obj=customer,
         after={name: getattr(customer, name) for name in REGISTRATION_FIELDS} | {"organization": organization.pk},
     )
+    hooks.customer_events("customer.registered", [(customer, {})])
     return customer
 
 
@@ -274,6 +275,7 @@ def customer_approve(*, actor: User, customer: CustomerAccount) -> CustomerAccou
         before={"status": S.PENDING_APPROVAL},
         after={"status": S.PROVISIONING},
     )
+    hooks.customer_events("customer.approved", [(customer, {})])
     _enqueue_provisioning(customer)
     return customer
 
@@ -296,6 +298,7 @@ def customer_reject(*, actor: User, customer: CustomerAccount, reason: str) -> C
         before={"status": S.PENDING_APPROVAL},
         after={"status": S.REJECTED, "reason": reason},
     )
+    hooks.customer_events("customer.rejected", [(customer, {"reason": reason})])
     _notify_registrant(customer, "rejected", reason=reason)
     return customer
 
@@ -410,6 +413,7 @@ def customer_provisioning_succeeded(*, customer_id: int) -> CustomerAccount | No
         before={"status": S.PROVISIONING},
         after={"status": S.ACTIVE},
     )
+    hooks.customer_events("customer.provisioned", [(customer, {})])
     _notify_registrant(customer, "provisioned")
     return customer
 
@@ -444,6 +448,7 @@ def customer_provisioning_failed(*, customer_id: int, error: str, final: bool) -
         before={"status": S.PROVISIONING},
         after={"status": S.PROVISIONING_FAILED, "error": customer.provisioning_error},
     )
+    hooks.customer_events("customer.provisioning_failed", [(customer, {"error": customer.provisioning_error})])
     return customer
 
 
@@ -468,6 +473,7 @@ def customer_change_contract(*, actor: User, customer: CustomerAccount, contract
         before={"contracted_users": old},
         after={"contracted_users": new},
     )
+    hooks.customer_events("customer.contract_changed", [(customer, {"contracted_users": {"old": old, "new": new}})])
     return customer
 
 

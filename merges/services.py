@@ -503,6 +503,10 @@ def _merge_execute(*, actor: User, account_request: AccountRequest) -> dict[str,
             "absorbed_code": absorbed.account_code,
         },
     )
+    hooks.customer_events(
+        "customer.merged",
+        [(absorbed, {"survivor": {"id": survivor.pk, "code": survivor.account_code}, "points_moved": balance})],
+    )
     return result
 
 
@@ -535,6 +539,10 @@ def _transfer_execute(*, actor: User, account_request: AccountRequest) -> dict[s
         audit_record(
             actor=actor, action="customer.transfer", obj=customer, organization=organization, before=before, after=after
         )
+    moved = {"from_msp_id": account_request.from_organization_id, "to_msp_id": to_organization.pk}
+    # Both MSPs' endpoints are told: the one it joined and the one it left.
+    hooks.customer_events("customer.transferred", [(customer, moved)])
+    hooks.customer_events("customer.transferred", [(customer, moved)], organization_id=moved["from_msp_id"])
     return {
         "customer_code": customer.account_code,
         "from_msp": msp_code(account_request.from_organization),

@@ -79,6 +79,7 @@ NAVIGATION: list[NavItem] = [
         ("organization_",),
         group=ORGANIZATION,
     ),
+    NavItem("webhooks:endpoint_list", _("Webhooks"), Cap.WEBHOOKS_MANAGE, ("webhooks:",), group=ORGANIZATION),
 ]
 
 # Where a signed-in user lands from "/": the first of these that answers a URL for the user,

@@ -81,6 +81,7 @@ class Cap(enum.StrEnum):
     AUDIT_VIEW = "audit.view"
     JOBS_VIEW = "jobs.view"
     JOBS_RUN = "jobs.run"
+    WEBHOOKS_MANAGE = "webhooks.manage"
 
 
 _READ = {
@@ -110,6 +111,7 @@ _MSP_ADMIN_ONLY = {
     Cap.STAFF_MANAGE,
     Cap.SUPPORT_ACCOUNTS_MANAGE,
     Cap.AUDIT_VIEW,
+    Cap.WEBHOOKS_MANAGE,
 }
 _OPERATOR_ONLY = {
     Cap.CUSTOMERS_APPROVE,
@@ -193,6 +195,13 @@ SENSITIVE_VIEWS: dict[str, Callable | None] = {
     "points:adjustment_new": _large_point_move,
     "points:replenish": _large_point_move,
     "points:purchase_request_record": _large_point_move,
+    "webhooks:endpoint_create": None,
+    "webhooks:endpoint_edit": None,
+    "webhooks:endpoint_delete": None,
+    "webhooks:endpoint_rotate_secret": None,
+    "webhooks:endpoint_enable": None,
+    "webhooks:endpoint_test": None,
+    "webhooks:delivery_redeliver": None,
 }
 
 # The session's time of the user's last check (seconds since the epoch), and the stashed

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "exports",
     "merges",
     "bench",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -387,3 +388,23 @@ PORTAL_EXPORT_RETENTION_HOURS = env.int("PORTAL_EXPORT_RETENTION_HOURS", default
 # Data rows per Excel sheet before the export continues on a new one (Excel's limit, less the
 # header); lowered only by tests.
 PORTAL_EXPORT_XLSX_SHEET_ROWS = 1_048_575
+
+# ---------------------------------------------------------------------------------------------
+# Webhooks (DESIGN.md §13, docs/webhooks.md)
+# ---------------------------------------------------------------------------------------------
+# Endpoints may be plain HTTP and local or private addresses only when this is on (development,
+# and tests that run a receiver on the loopback); otherwise HTTPS to public addresses only.
+PORTAL_WEBHOOK_ALLOW_LOCAL = env.bool("PORTAL_WEBHOOK_ALLOW_LOCAL", default=DEBUG)
+# Seconds a receiver has to answer one attempt (connect and response).
+PORTAL_WEBHOOK_TIMEOUT_SECONDS = env.int("PORTAL_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# Seconds between a failed attempt and the next: the Standard Webhooks schedule (5 s, 5 min,
+# 30 min, 2 h, 5 h, then 10 h twice), its last two waits shortened to 8 h so that the eighth and
+# last attempt falls within 24 hours of the first.
+PORTAL_WEBHOOK_RETRY_DELAYS = [
+    int(seconds)
+    for seconds in env.list(
+        "PORTAL_WEBHOOK_RETRY_DELAYS", default=["5", "300", "1800", "7200", "18000", "28800", "28800"]
+    )
+]
+# An endpoint whose attempts have all failed for this many days is disabled, its admins e-mailed.
+PORTAL_WEBHOOK_DISABLE_AFTER_DAYS = env.int("PORTAL_WEBHOOK_DISABLE_AFTER_DAYS", default=3)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("c/", include("customer_portal.urls")),
     path("requests/", include("merges.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Organization, User
 from audit.services import audit_record
+from customers import hooks as customer_hooks
 from customers.lifecycle import POINTS_STATUSES
 from customers.models import CustomerAccount, CustomerStatus, CustomerStatusChange
 from msp_portal import dates
@@ -90,6 +91,26 @@ def _check_changeable(customer: CustomerAccount) -> None:
         raise DomainError(
             _("The points of a %(status)s account cannot be changed.") % {"status": customer.get_status_display()}
         )
+
+
+def _change(kind: str, points: int, transfer: Transfer) -> dict:
+    """What a points.changed event says of the move (the customer's balance is in the event)."""
+    return {"change": {"kind": kind, "points": points, "transfer_id": transfer.pk}}
+
+
+def _publish_replenished(kind: str, lines) -> None:
+    """One points.changed event per replenished account, asked of the webhooks at once."""
+    customer_hooks.customer_events(
+        "points.changed",
+        [
+            (
+                CustomerAccount(pk=line.customer_id, organization_id=line.organization_id),
+                _change(kind, line.points, line.transfer),
+            )
+            for line in lines
+            if line.points and line.transfer is not None
+        ],
+    )
 
 
 def _replayed(idempotency_key: str, request_hash: str) -> Transfer | None:
@@ -174,6 +195,7 @@ def points_allocate(*, actor: User | None, customer: CustomerAccount, amount: in
     _audit_transfer(
         actor, "points.allocate", transfer, organization=customer.organization, customer=customer, before=before
     )
+    customer_hooks.customer_events("points.changed", [(customer, _change("allocate", amount, transfer))])
     return transfer
 
 
@@ -208,6 +230,7 @@ def points_withdraw(
     _audit_transfer(
         actor, "points.withdraw", transfer, organization=customer.organization, customer=customer, before=before
     )
+    customer_hooks.customer_events("points.changed", [(customer, _change("withdraw", -amount, transfer))])
     return transfer
 
 
@@ -427,6 +450,7 @@ def points_replenish(*, actor: User | None, customers: Iterable[CustomerAccount]
             memo="replenish",
         )
         _audit_replenish(actor, line, batch_key)
+    _publish_replenished("replenish", lines)
     return ReplenishResult(lines=lines)
 
 
@@ -491,6 +515,7 @@ def points_auto_replenish(*, customer_ids: Iterable[int], run_date: dt.date) -> 
             before={"estimated_balance": line.estimate},
             after={"estimated_balance": 0, "points": line.points},
         )
+    _publish_replenished("auto_replenish", result.lines)
     return result
 
 

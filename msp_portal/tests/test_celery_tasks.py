@@ -20,6 +20,8 @@ PINNED_TASK_NAMES = {
     "billing_jobs.tasks.send_shortage_reminder",
     "exports.tasks.expire_exports",
     "exports.tasks.run_export_job",
+    "webhooks.tasks.retry_due_deliveries",
+    "webhooks.tasks.send_delivery",
 }
 
 

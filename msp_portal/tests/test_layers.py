@@ -23,6 +23,7 @@ LAYERS = {
     "customer_portal": 5,
     "merges": 5,
     "bench": 6,
+    "webhooks": 5,
 }
 
 # The composition root wires the apps together (settings, URLs, the Celery app and its beat

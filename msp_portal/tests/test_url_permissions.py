@@ -251,7 +251,22 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"", "account_code", lambda persona: persona.customer().account_code),
     # A bare `pk` outside the routes above is a customer account.
     (r"", "pk", lambda persona: persona.customer().pk),
+    (r"^webhooks/", "endpoint_id", lambda persona: _webhook_delivery(persona).endpoint_id),
+    (r"^webhooks/", "delivery_id", lambda persona: _webhook_delivery(persona).pk),
 ]
+
+
+def _webhook_delivery(persona: Persona):
+    """A delivery to a webhook endpoint of the persona's MSP (the operator's roles see it too)."""
+    from webhooks.models import Delivery, Endpoint, Message
+
+    if "webhook_delivery" not in persona._cache:
+        endpoint = Endpoint.objects.create(
+            organization=persona.msp, url="https://hooks.example.com/in", event_types=["points.changed"]
+        )
+        message = Message.objects.create(event_type="points.changed", organization=persona.msp, payload={})
+        persona._cache["webhook_delivery"] = Delivery.objects.create(endpoint=endpoint, message=message, state="failed")
+    return persona._cache["webhook_delivery"]
 
 
 def _export_job(persona: Persona):
