@@ -320,6 +320,20 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 REDIS_URL = env.str("REDIS_URL", default="")
+# Queues (routed by task name, here only): `billing` keeps the daily run, its chunks and its
+# finish (due cancellations are settled inside the run) apart from `exports`, so large exports
+# never delay the 25th; everything else — e-mail, provisioning, reminders, and the tasks of any
+# app added later — goes to `default`. Workers consume one queue or several (`-Q billing`);
+# `make run`'s single worker consumes all three.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+PORTAL_CELERY_QUEUES = ("billing", "exports", "default")
+CELERY_TASK_ROUTES = {
+    "billing_jobs.tasks.billing_scan": {"queue": "billing"},
+    "billing_jobs.tasks.run_daily_billing": {"queue": "billing"},
+    "billing_jobs.tasks.charge_chunk": {"queue": "billing"},
+    "billing_jobs.tasks.finish_run": {"queue": "billing"},
+    "exports.tasks.*": {"queue": "exports"},
+}
 
 # ---------------------------------------------------------------------------------------------
 # Billing jobs (DESIGN.md §5.6, §7): the daily run's knobs
