@@ -274,6 +274,36 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
+# Generated files (background exports) go through the named storage "exports": the local file
+# system under MEDIA_ROOT by default (`make run` needs nothing), S3-compatible object storage
+# (django-storages) when EXPORTS_S3_BUCKET is set, so web and worker hosts share no disk.
+# Downloads are then redirects to a presigned URL valid EXPORTS_DOWNLOAD_URL_SECONDS.
+EXPORTS_S3_BUCKET = env.str("EXPORTS_S3_BUCKET", default="")
+EXPORTS_DOWNLOAD_URL_SECONDS = env.int("EXPORTS_DOWNLOAD_URL_SECONDS", default=300)
+if EXPORTS_S3_BUCKET:
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EXPORTS_S3_BUCKET,
+            # Empty: the AWS endpoint of the region; set for MinIO, Ceph or another provider.
+            "endpoint_url": env.str("EXPORTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("EXPORTS_S3_REGION", default="") or None,
+            # Empty: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": env.str("EXPORTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("EXPORTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("EXPORTS_S3_PREFIX", default=""),
+            "addressing_style": env.str("EXPORTS_S3_ADDRESSING_STYLE", default="") or None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": EXPORTS_DOWNLOAD_URL_SECONDS,
+            "file_overwrite": True,
+        },
+    }
+else:
+    # No location: FileSystemStorage follows MEDIA_ROOT (also when a test changes it).
+    STORAGES["exports"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
 # ---------------------------------------------------------------------------------------------
 # E-mail (console by default)
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
