@@ -71,6 +71,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id for the logs and the tasks a request queues; latency and queries per view.
+    "msp_portal.observability.RequestIdMiddleware",
+    "msp_portal.observability.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response (CONTENT_SECURITY_POLICY).
     "csp.middleware.CSPMiddleware",
@@ -389,14 +392,40 @@ else:
 # ---------------------------------------------------------------------------------------------
 # Logging: to stderr, so the process manager collects it
 # ---------------------------------------------------------------------------------------------
+# PORTAL_LOG_FORMAT=json: one JSON object a line, for a log collector. Every record carries the
+# request id (msp_portal.observability), also in the tasks a request queued.
+PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "msp_portal.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "msp_portal.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PORTAL_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+# Celery workers keep this logging configuration instead of installing their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# ---------------------------------------------------------------------------------------------
+# Metrics: /metrics in the Prometheus text format (msp_portal.observability), off unless enabled,
+# answered only to the bearer token or to an address in the allowed networks.
+# ---------------------------------------------------------------------------------------------
+PORTAL_METRICS_ENABLED = env.bool("PORTAL_METRICS_ENABLED", default=False)
+PORTAL_METRICS_TOKEN = env.str("PORTAL_METRICS_TOKEN", default="")
+PORTAL_METRICS_ALLOWED_NETWORKS = env.list("PORTAL_METRICS_ALLOWED_NETWORKS", default=[])
+# A worker's own task series (runtime, failures) on this port; 0: not served.
+PORTAL_METRICS_WORKER_PORT = env.int("PORTAL_METRICS_WORKER_PORT", default=0)
+PORTAL_METRICS_WORKER_ADDRESS = env.str("PORTAL_METRICS_WORKER_ADDRESS", default="127.0.0.1")
 
 # ---------------------------------------------------------------------------------------------
 # Tables
