@@ -9,7 +9,8 @@ WORKER_COMMAND = ["celery", "-A", "msp_portal", "worker", "--loglevel=INFO"]
 BEAT_COMMAND = ["celery", "-A", "msp_portal", "beat", "--loglevel=INFO", "--schedule=/tmp/celerybeat-schedule"]
 MIGRATE_COMMAND = ["python", "manage.py", "migrate", "--noinput"]
 HEALTH_PATH = "/healthz"
-WORKER_PING = ["celery", "-A", "msp_portal", "inspect", "ping", "--destination=celery@$$HOSTNAME", "--timeout=10"]
+# A worker answers Celery's ping addressed to its own node name ($$ is compose's escape for $).
+WORKER_PING = "celery -A msp_portal inspect ping --destination celery@$$HOSTNAME --timeout 10"
 # One worker service per queue (settings.PORTAL_CELERY_QUEUES).
 WORKER_QUEUES = {"worker-billing": "billing", "worker-exports": "exports", "worker-default": "default"}
 
