@@ -12,6 +12,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -360,6 +361,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # `make run`'s single worker consumes all three.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 PORTAL_CELERY_QUEUES = ("billing", "exports", "default")
+# What a worker started without --queues consumes: all three, and "celery", the queue every task
+# went to before they were routed (messages queued by an older release are still run).
+CELERY_TASK_QUEUES = [Queue(name) for name in (*PORTAL_CELERY_QUEUES, "celery")]
 CELERY_TASK_ROUTES = {
     "billing_jobs.tasks.billing_scan": {"queue": "billing"},
     "billing_jobs.tasks.run_daily_billing": {"queue": "billing"},

@@ -44,3 +44,7 @@ def test_make_runs_single_worker_consumes_every_queue():
     worker = devserver.commands("127.0.0.1:8000")["worker"]
     (queues,) = [part.split("=", 1)[1] for part in worker if part.startswith("--queues=")]
     assert set(queues.split(",")) == set(settings.PORTAL_CELERY_QUEUES)
+
+
+def test_a_worker_without_queues_consumes_all_three_and_the_queue_of_older_releases():
+    assert [queue.name for queue in app.conf.task_queues] == ["billing", "exports", "default", "celery"]
