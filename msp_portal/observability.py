@@ -236,12 +236,13 @@ def queue_depths() -> dict[str, int]:
         import redis
         from kombu.transport.redis import PRIORITY_STEPS
 
+        prefix = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "")
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         try:
             depths = {}
             for queue in queues:
                 # kombu keeps one list per priority step: "<queue>" and "<queue>\x06\x16<n>".
-                keys = [queue] + [f"{queue}\x06\x16{step}" for step in PRIORITY_STEPS if step]
+                keys = [prefix + queue] + [f"{prefix}{queue}\x06\x16{step}" for step in PRIORITY_STEPS if step]
                 depths[queue] = sum(client.llen(key) for key in keys)
             return depths
         finally:

@@ -122,27 +122,20 @@ def test_a_daily_run_provisioning_failures_and_the_ledger_check_show(metrics_on,
 
 
 @pytest.mark.redis
-def test_queue_depth_counts_the_messages_waiting_on_redis(metrics_on, settings):
-    import os
-
-    import redis
-    from celery import Celery
-
-    url = os.environ.get("CELERY_TEST_BROKER_URL") or re.sub(r"(/\d+)?$", "/15", os.environ["REDIS_URL"], count=1)
-    redis.Redis.from_url(url).flushdb()
-    producer = Celery(broker=url, set_as_current=False)
-    producer.conf.task_routes = settings.CELERY_TASK_ROUTES
-    producer.conf.task_default_queue = "default"
+def test_queue_depth_counts_the_messages_waiting_on_redis(metrics_on, settings, broker):
+    producer = broker.producer()
     try:
         for _ in range(3):
             producer.send_task("exports.tasks.run_export_job", args=["x"])
         producer.send_task("billing_jobs.tasks.charge_chunk", args=[1], priority=6)
         producer.send_task("accounts.tasks.provision_customer", args=[1])
-        settings.CELERY_BROKER_URL = url
-        assert observability.queue_depths() == {"billing": 1, "exports": 3, "default": 1}
     finally:
         producer.close()
-        redis.Redis.from_url(url).flushdb()
+    settings.CELERY_BROKER_URL = broker.url
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": broker.prefix}
+    assert observability.queue_depths() == {"billing": 1, "exports": 3, "default": 1}
+    text = scrape()
+    assert value(text, "portal_celery_queue_depth", queue="exports") == 3
 
 
 def test_each_response_carries_a_request_id_and_a_sane_one_offered_is_kept(client):

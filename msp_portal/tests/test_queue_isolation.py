@@ -8,8 +8,6 @@ import datetime as dt
 import re
 
 import pytest
-from celery import Celery
-from django.conf import settings
 
 from billing_jobs.models import JobRun, JobStatus
 from billing_jobs.selectors import latest_due_period, missing_charges
@@ -18,7 +16,7 @@ from exports.datasets import get_dataset
 from exports.models import ExportJob, ExportStatus
 from msp_portal import dates
 
-from .test_two_nodes import Cluster, broker_url, cluster, wait_for, worker_ran  # noqa: F401  (fixtures)
+from .test_two_nodes import cluster, wait_for, worker_ran  # noqa: F401  (the fixture)
 from .topology import worker_command
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -30,7 +28,7 @@ TEST_FLAGS = ["--pool=solo", "--without-gossip", "--without-mingle", "--without-
 
 def test_the_daily_run_completes_while_large_exports_wait_on_their_own_worker(
     cluster,  # noqa: F811
-    broker_url,  # noqa: F811
+    broker,
     msp_admin,
     msp_org,
 ):
@@ -48,9 +46,7 @@ def test_the_daily_run_completes_while_large_exports_wait_on_their_own_worker(
     for queue, worker in workers.items():
         wait_for(lambda worker=worker: " ready." in worker.output(), cluster, f"the {queue} worker", interval=0.2)
 
-    producer = Celery(broker=broker_url, set_as_current=False)
-    producer.conf.task_routes = settings.CELERY_TASK_ROUTES
-    producer.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    producer = broker.producer()
     try:
         # The backlog first: every export of the whole list, each a job of its own, queued as
         # export_job_start queues it (here through the broker, not this process's eager mode).

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 import requests
-from celery import Celery
 from django.conf import settings
 from django.db import connection
 from django.test import Client
@@ -39,7 +38,7 @@ from exports.models import ExportJob, ExportStatus
 from msp_portal import dates
 from points.selectors import pool_balance
 
-from .s3server import free_port, s3_server  # noqa: F401  (the fixture)
+from .s3server import free_port
 from .topology import WEB_COMMAND, worker_command
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -169,22 +168,12 @@ def worker_ran(process: Process, task: str) -> bool:
 
 
 @pytest.fixture
-def broker_url():
-    import redis
-
-    url = os.environ.get("CELERY_TEST_BROKER_URL") or re.sub(r"(/\d+)?$", "/15", os.environ["REDIS_URL"], count=1)
-    redis.Redis.from_url(url).flushdb()
-    yield url
-    redis.Redis.from_url(url).flushdb()
-
-
-@pytest.fixture
-def cluster(broker_url):
+def cluster(broker):
     root = Path(tempfile.mkdtemp(prefix="portal-two-nodes-"))
     base_env = {
         **{key: value for key, value in os.environ.items() if not key.startswith(("EXPORTS_S3_", "PYTEST_"))},
         "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker_url,
+        **broker.env(),
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "DEBUG": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -206,7 +195,7 @@ def cluster(broker_url):
 def test_two_nodes_share_nothing_but_the_database_the_broker_and_the_bucket(
     layout,
     cluster,
-    broker_url,
+    broker,
     request,
     client_for,
     msp_admin,
@@ -345,8 +334,7 @@ def test_two_nodes_share_nothing_but_the_database_the_broker_and_the_bucket(
     wait_for(lambda: workers["a"].output().count(" ready.") >= 2, cluster, "worker A to be back")
 
     # The 25th's run, fanned out over both workers.
-    producer = Celery(broker=broker_url, set_as_current=False)
-    producer.conf.task_routes = settings.CELERY_TASK_ROUTES
+    producer = broker.producer()
     producer.send_task("billing_jobs.tasks.run_daily_billing", args=[run_date.isoformat(), "two-node test"])
     producer.close()
     run = wait_for(
