@@ -231,11 +231,9 @@ def export_job_run(*, job_id) -> ExportJob:
             ]
         )
         export_audit(user=user, dataset=dataset, format=job.format, filters=job.filters, rows=rows, job=job)
+    # With the request id of the request that queued it (msp_portal.observability).
+    logger.info("Export job %s written: %s rows, %s bytes", job.pk, rows, file_size)
     return job
-
-
-def export_file_exists(job: ExportJob) -> bool:
-    return bool(job.file_path) and export_storage().exists(job.file_path)
 
 
 def export_jobs_expire(*, now: dt.datetime | None = None) -> int:

@@ -271,6 +271,13 @@ def test_two_nodes_share_nothing_but_the_database_the_broker_and_the_bucket(
     )
     assert job.status == ExportStatus.DONE, job.error
     assert worker_ran(workers["a"], "exports.tasks.run_export_job")
+    # The task's log line carries the id of the request that queued it, on another process.
+    request_id = queued.headers["X-Request-ID"]
+    wait_for(
+        lambda: f"[{request_id}] Export job {job.pk} written" in workers["a"].output(),
+        cluster,
+        "the export's log line with the request id",
+    )
     download = get(msp["b"], f"/exports/{job.pk}/download")
     if layout == "object_storage":
         assert download.status_code == 302, download.text[:300]
