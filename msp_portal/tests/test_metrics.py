@@ -182,3 +182,19 @@ def test_a_task_queued_during_a_request_carries_its_id_in_a_header_and_logs_with
     observability._task_finished(task_id="1", task=Task())
     assert seen == ["req-77"]
     assert observability.current_request_id() == ""
+
+
+def test_a_worker_serves_its_task_series_on_its_own_port(metrics_on):
+    import urllib.request
+
+    from .s3server import free_port
+
+    port = free_port()
+    metrics_on.PORTAL_METRICS_WORKER_PORT = port
+    metrics_on.PORTAL_METRICS_WORKER_ADDRESS = "127.0.0.1"
+    app.loader.import_default_modules()
+    app.tasks["exports.tasks.expire_exports"].delay()
+    observability._serve_worker_metrics()
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as served:
+        text = served.read().decode()
+    assert value(text, "portal_celery_task_duration_seconds_count", task="exports.tasks.expire_exports") >= 1
