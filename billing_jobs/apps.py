@@ -25,3 +25,13 @@ class BillingJobsConfig(AppConfig):
                 Cap.JOBS_VIEW,
             )
         )
+        # /metrics: how long ago the last daily run succeeded (alert when over a day).
+        from msp_portal.observability import register_gauge
+
+        from .selectors import seconds_since_last_successful_daily_run
+
+        register_gauge(
+            "portal_billing_seconds_since_last_successful_daily_run",
+            "Seconds since the last daily billing run that succeeded finished (absent before the first).",
+            seconds_since_last_successful_daily_run,
+        )

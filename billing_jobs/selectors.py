@@ -152,3 +152,18 @@ def check_missing_charges() -> list:
         )
         for gap in missing_charges()
     ]
+
+
+def seconds_since_last_successful_daily_run() -> float | None:
+    """For /metrics: seconds since the newest succeeded daily run finished; None before any."""
+    from django.utils import timezone
+
+    from .models import JobKind, JobRun, JobStatus
+
+    last = (
+        JobRun.objects.filter(kind=JobKind.DAILY, status=JobStatus.SUCCEEDED, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    return None if last is None else (timezone.now() - last).total_seconds()

@@ -22,3 +22,13 @@ class CustomersConfig(AppConfig):
                 ", ".join(str(menus.get(key, key)) for key in value) if isinstance(value, list) else str(value)
             ),
         )
+        # /metrics: accounts whose provisioning failed, waiting for the operator to retry.
+        from msp_portal.observability import register_gauge
+
+        from .models import CustomerAccount
+
+        register_gauge(
+            "portal_customers_provisioning_failed",
+            "Customer accounts whose provisioning failed and waits for the operator.",
+            lambda: CustomerAccount.objects.filter(status=CustomerStatus.PROVISIONING_FAILED).count(),
+        )

@@ -51,7 +51,8 @@ class ExportJob(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows_total = models.BigIntegerField(_("rows"), null=True, blank=True)
     rows_done = models.BigIntegerField(_("rows written"), default=0)
-    # Relative to MEDIA_ROOT; empty until the file exists and again after it expired.
+    # The file's name in the exports storage (settings.STORAGES: under MEDIA_ROOT, or the bucket);
+    # empty until the file exists and again after it expired.
     file_path = models.CharField(max_length=200, blank=True)
     file_name = models.CharField(_("file name"), max_length=200, blank=True)
     file_size = models.BigIntegerField(null=True, blank=True)

@@ -1,9 +1,10 @@
 """Exports: direct downloads, background jobs, their audit and their expiry (DESIGN.md §8).
 
 Every export is audited as "<dataset>.export" with its format, the filters it applied and the
-number of rows written. Files of background jobs live under MEDIA_ROOT/exports/ (never served
-as static media: only the download view reads them) and are deleted when they expire; the
-job rows stay as history.
+number of rows written. Files of background jobs are kept in the storage named "exports"
+(settings.STORAGES: MEDIA_ROOT/exports/ on the local file system, or an object-storage bucket
+shared by every web and worker host), never served as static media: only the download view
+hands them out. They are deleted when they expire; the job rows stay as history.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import IO
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import transaction
 from django.http import QueryDict
 from django.utils import timezone, translation
@@ -125,25 +129,44 @@ def export_job_start(*, user, dataset: Dataset, params: QueryDict, language: str
     return job
 
 
+def export_storage() -> Storage:
+    """Where the files of background exports are kept (settings.STORAGES["exports"])."""
+    return storages["exports"]
+
+
+def export_storage_is_local(storage: Storage | None = None) -> bool:
+    return isinstance(storage or export_storage(), FileSystemStorage)
+
+
 def export_directory() -> Path:
     return Path(settings.MEDIA_ROOT) / EXPORT_SUBDIR
 
 
+def _store_export_file(storage: Storage, name: str, local_path: Path) -> str:
+    """Put the finished workbook at `name` in the storage, replacing the file of an earlier
+    delivery of the same job, and return the name it was stored under."""
+    if export_storage_is_local(storage) and storage.exists(name):
+        storage.delete(name)
+    with local_path.open("rb") as handle:
+        return storage.save(name, File(handle, name=os.path.basename(name)))
+
+
 def export_job_run(*, job_id) -> ExportJob:
     """Run a queued background export: write the workbook (recording progress every
-    PROGRESS_EVERY rows), then mark the job done with its expiry and audit it. A job already
-    finished is left alone, so a redelivered task does nothing; a job interrupted while running
-    starts again from the first row. A failure marks the job failed with a message for the
-    user and leaves no partial file."""
+    PROGRESS_EVERY rows) in this host's temporary directory, store it in the exports storage,
+    then mark the job done with its expiry and audit it. A job already finished is left
+    alone, so a redelivered task does nothing; a job interrupted while running starts again
+    from the first row. A failure marks the job failed with a message for the user and leaves
+    no file, partial or whole, in the storage or on the worker."""
     job = ExportJob.objects.select_related("requested_by").get(pk=job_id)
     if job.status not in ACTIVE_STATUSES:
         return job
     started = timezone.now()
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, started_at=started, rows_done=0, error="")
-    directory = export_directory()
-    relative = f"{EXPORT_SUBDIR}/{job.pk}.xlsx"
-    final_path = Path(settings.MEDIA_ROOT) / relative
-    partial_path = directory / f"{job.pk}.xlsx.part"
+    storage = export_storage()
+    handle, partial_name = tempfile.mkstemp(prefix=f"export-{job.pk}-", suffix=".xlsx.part")
+    os.close(handle)
+    partial_path = Path(partial_name)
     user = job.requested_by
     # Headers, labels and the error message are in the language of the user who asked.
     with translation.override(job.language):
@@ -151,7 +174,6 @@ def export_job_run(*, job_id) -> ExportJob:
             dataset = get_dataset(job.dataset)
             if not user.is_active or not has_cap(user, dataset.capability):
                 raise DomainError(_("You are no longer allowed to export this list."))
-            directory.mkdir(parents=True, exist_ok=True)
             queryset, columns = dataset.build(user, QueryDict(job.query_string))
             resolved = resolve_columns(columns)
             # An exact total for the progress bar: one count, negligible beside reading and
@@ -166,9 +188,9 @@ def export_job_run(*, job_id) -> ExportJob:
                 progress=lambda done: ExportJob.objects.filter(pk=job.pk).update(rows_done=done),
                 progress_every=PROGRESS_EVERY,
             )
-            os.replace(partial_path, final_path)
+            relative = _store_export_file(storage, f"{EXPORT_SUBDIR}/{job.pk}.xlsx", partial_path)
+            file_size = storage.size(relative)
         except Exception as exc:
-            partial_path.unlink(missing_ok=True)
             if isinstance(exc, DomainError):
                 message = str(exc)
             else:
@@ -179,6 +201,8 @@ def export_job_run(*, job_id) -> ExportJob:
             )
             job.refresh_from_db()
             return job
+        finally:
+            partial_path.unlink(missing_ok=True)
     file_name = export_file_name(dataset, "xlsx", started)
     now = timezone.now()
     with transaction.atomic():
@@ -187,7 +211,7 @@ def export_job_run(*, job_id) -> ExportJob:
         job.rows_total = rows
         job.file_path = relative
         job.file_name = file_name
-        job.file_size = final_path.stat().st_size
+        job.file_size = file_size
         job.started_at = started
         job.finished_at = now
         job.expires_at = now + dt.timedelta(hours=settings.PORTAL_EXPORT_RETENTION_HOURS)
@@ -207,19 +231,23 @@ def export_job_run(*, job_id) -> ExportJob:
             ]
         )
         export_audit(user=user, dataset=dataset, format=job.format, filters=job.filters, rows=rows, job=job)
+    # With the request id of the request that queued it (msp_portal.observability).
+    logger.info("Export job %s written: %s rows, %s bytes", job.pk, rows, file_size)
     return job
 
 
 def export_jobs_expire(*, now: dt.datetime | None = None) -> int:
-    """Delete the files of finished exports past their expiry and mark those jobs expired
-    (the rows stay as history), and remove partial files that a crashed worker left behind
-    longer ago than the retention time. Returns the number of jobs expired."""
+    """Delete the files of finished exports past their expiry (from the file system or the
+    object-storage bucket) and mark those jobs expired (the rows stay as history), and remove
+    partial files that a crashed worker of an earlier version left under MEDIA_ROOT longer ago
+    than the retention time. Returns the number of jobs expired."""
     now = now or timezone.now()
     expired = 0
+    storage = export_storage()
     due = ExportJob.objects.filter(status=ExportStatus.DONE, expires_at__lte=now)
     for job in due.iterator(chunk_size=500):
         if job.file_path:
-            (Path(settings.MEDIA_ROOT) / job.file_path).unlink(missing_ok=True)
+            storage.delete(job.file_path)
         job.status = ExportStatus.EXPIRED
         job.file_path = ""
         job.save(update_fields=["status", "file_path"])

@@ -9,12 +9,11 @@ their dataset (e.g. /exports/customers.csv). A background job's page, its progre
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import FileResponse, QueryDict, StreamingHttpResponse
+from django.http import FileResponse, HttpResponseRedirect, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -35,6 +34,8 @@ from .services import (
     export_file_name,
     export_filters,
     export_job_start,
+    export_storage,
+    export_storage_is_local,
     export_xlsx_direct,
     needs_background,
 )
@@ -143,15 +144,30 @@ def job_status(request, job_id):
 @capability_required(Cap.CUSTOMERS_EXPORT, scope=(get_export_job_for_user, "job_id"))
 @require_GET
 def job_download(request, job_id):
+    """The finished file, for the user who asked: streamed from the local file system, or a
+    redirect to a presigned URL of the object-storage bucket, valid
+    EXPORTS_DOWNLOAD_URL_SECONDS, whose response carries the file's name and type."""
     job = get_export_job_for_user(request.user, job_id)
     if job.status in (ExportStatus.QUEUED, ExportStatus.RUNNING):
         return redirect("exports:job", job_id=job.pk)
-    path = Path(settings.MEDIA_ROOT) / job.file_path if job.file_path else None
-    if not job.is_downloadable(timezone.now()) or path is None or not path.is_file():
+    storage = export_storage()
+    if not job.is_downloadable(timezone.now()) or not storage.exists(job.file_path):
         # Expired (or failed): the page says so and offers the list to export again.
         return render(request, "exports/job_detail.html", _job_context(job), status=410)
-    response = FileResponse(path.open("rb"), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = attachment_header(job.file_name)
+    if export_storage_is_local(storage):
+        response = FileResponse(storage.open(job.file_path, "rb"), content_type=XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = attachment_header(job.file_name)
+    else:
+        url = storage.url(
+            job.file_path,
+            parameters={
+                "ResponseContentDisposition": attachment_header(job.file_name),
+                "ResponseContentType": XLSX_CONTENT_TYPE,
+                "ResponseCacheControl": "no-store",
+            },
+            expire=settings.EXPORTS_DOWNLOAD_URL_SECONDS,
+        )
+        response = HttpResponseRedirect(url)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -18,3 +18,8 @@ app.autodiscover_tasks()
 from billing_jobs.schedule import BEAT_SCHEDULE  # noqa: E402  (needs no Django setup)
 
 app.conf.beat_schedule = BEAT_SCHEDULE
+
+from msp_portal.observability import connect_celery_signals  # noqa: E402
+
+# Task runtime and failures for /metrics; the request id carried from web to task in a header.
+connect_celery_signals()

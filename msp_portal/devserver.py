@@ -1,4 +1,4 @@
-"""`make run`'s processes: a Celery worker with its embedded beat, and Django's development
+"""`make run`'s processes: a Celery worker with its embedded beat, consuming all three queues, and Django's development
 server, started together and stopped together.
 
     python -m msp_portal.devserver [ADDRESS]      (ADDRESS as runserver takes it)
@@ -44,6 +44,8 @@ def commands(address: str) -> dict[str, list[str]]:
             "--beat",
             "--loglevel=INFO",
             "--concurrency=2",
+            # One worker for every queue (settings.CELERY_TASK_ROUTES); production runs one per queue.
+            "--queues=billing,exports,default",
         ],
         "server": [python, str(BASE_DIR / "manage.py"), "runserver", address],
     }

@@ -12,6 +12,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,6 +73,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # A request id for the logs and the tasks a request queues; latency and queries per view.
+    "msp_portal.observability.RequestIdMiddleware",
+    "msp_portal.observability.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy and Permissions-Policy on every response (CONTENT_SECURITY_POLICY).
     "csp.middleware.CSPMiddleware",
@@ -275,6 +279,36 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
+# Generated files (background exports) go through the named storage "exports": the local file
+# system under MEDIA_ROOT by default (`make run` needs nothing), S3-compatible object storage
+# (django-storages) when EXPORTS_S3_BUCKET is set, so web and worker hosts share no disk.
+# Downloads are then redirects to a presigned URL valid EXPORTS_DOWNLOAD_URL_SECONDS.
+EXPORTS_S3_BUCKET = env.str("EXPORTS_S3_BUCKET", default="")
+EXPORTS_DOWNLOAD_URL_SECONDS = env.int("EXPORTS_DOWNLOAD_URL_SECONDS", default=300)
+if EXPORTS_S3_BUCKET:
+    STORAGES["exports"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EXPORTS_S3_BUCKET,
+            # Empty: the AWS endpoint of the region; set for MinIO, Ceph or another provider.
+            "endpoint_url": env.str("EXPORTS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("EXPORTS_S3_REGION", default="") or None,
+            # Empty: boto3's own chain (instance role, AWS_* variables, ~/.aws).
+            "access_key": env.str("EXPORTS_S3_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("EXPORTS_S3_SECRET_ACCESS_KEY", default="") or None,
+            "location": env.str("EXPORTS_S3_PREFIX", default=""),
+            "addressing_style": env.str("EXPORTS_S3_ADDRESSING_STYLE", default="") or None,
+            "signature_version": "s3v4",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": EXPORTS_DOWNLOAD_URL_SECONDS,
+            "file_overwrite": True,
+        },
+    }
+else:
+    # No location: FileSystemStorage follows MEDIA_ROOT (also when a test changes it).
+    STORAGES["exports"] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+
 # ---------------------------------------------------------------------------------------------
 # E-mail (console by default)
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
@@ -311,6 +345,9 @@ else:
     # A task not acknowledged within this time is delivered again; long billing chunks must
     # finish well inside it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A prefix on every broker key: several portals (or tests) on one Redis database.
+    if env.str("CELERY_BROKER_KEY_PREFIX", default=""):
+        CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = env.str("CELERY_BROKER_KEY_PREFIX")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ENABLE_UTC = True
@@ -321,6 +358,23 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 REDIS_URL = env.str("REDIS_URL", default="")
+# Queues (routed by task name, here only): `billing` keeps the daily run, its chunks and its
+# finish (due cancellations are settled inside the run) apart from `exports`, so large exports
+# never delay the 25th; everything else — e-mail, provisioning, reminders, and the tasks of any
+# app added later — goes to `default`. Workers consume one queue or several (`-Q billing`);
+# `make run`'s single worker consumes all three.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+PORTAL_CELERY_QUEUES = ("billing", "exports", "default")
+# What a worker started without --queues consumes: all three, and "celery", the queue every task
+# went to before they were routed (messages queued by an older release are still run).
+CELERY_TASK_QUEUES = [Queue(name) for name in (*PORTAL_CELERY_QUEUES, "celery")]
+CELERY_TASK_ROUTES = {
+    "billing_jobs.tasks.billing_scan": {"queue": "billing"},
+    "billing_jobs.tasks.run_daily_billing": {"queue": "billing"},
+    "billing_jobs.tasks.charge_chunk": {"queue": "billing"},
+    "billing_jobs.tasks.finish_run": {"queue": "billing"},
+    "exports.tasks.*": {"queue": "exports"},
+}
 
 # ---------------------------------------------------------------------------------------------
 # Billing jobs (DESIGN.md §5.6, §7): the daily run's knobs
@@ -346,14 +400,40 @@ else:
 # ---------------------------------------------------------------------------------------------
 # Logging: to stderr, so the process manager collects it
 # ---------------------------------------------------------------------------------------------
+# PORTAL_LOG_FORMAT=json: one JSON object a line, for a log collector. Every record carries the
+# request id (msp_portal.observability), also in the tasks a request queued.
+PORTAL_LOG_FORMAT = env.str("PORTAL_LOG_FORMAT", default="plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "msp_portal.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "msp_portal.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PORTAL_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
+# Celery workers keep this logging configuration instead of installing their own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# ---------------------------------------------------------------------------------------------
+# Metrics: /metrics in the Prometheus text format (msp_portal.observability), off unless enabled,
+# answered only to the bearer token or to an address in the allowed networks.
+# ---------------------------------------------------------------------------------------------
+PORTAL_METRICS_ENABLED = env.bool("PORTAL_METRICS_ENABLED", default=False)
+PORTAL_METRICS_TOKEN = env.str("PORTAL_METRICS_TOKEN", default="")
+PORTAL_METRICS_ALLOWED_NETWORKS = env.list("PORTAL_METRICS_ALLOWED_NETWORKS", default=[])
+# A worker's own task series (runtime, failures) on this port; 0: not served.
+PORTAL_METRICS_WORKER_PORT = env.int("PORTAL_METRICS_WORKER_PORT", default=0)
+PORTAL_METRICS_WORKER_ADDRESS = env.str("PORTAL_METRICS_WORKER_ADDRESS", default="127.0.0.1")
 
 # ---------------------------------------------------------------------------------------------
 # Tables

@@ -4,11 +4,13 @@ from django.urls import include, path
 from customers.dashboard import dashboard
 
 from . import views
+from .observability import metrics_view
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", views.favicon, name="favicon"),
     path("csp-report/", views.csp_report, name="csp_report"),
     path("i18n/", include("django.conf.urls.i18n")),

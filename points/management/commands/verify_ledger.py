@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
+from msp_portal.observability import record_ledger_check
 from points.selectors import LEDGER_CHECKS, REPORT_LIMIT, ledger_problems
 
 
@@ -21,6 +22,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, quiet: bool = False, **options):
         problems = ledger_problems()
+        # The result for /metrics (portal_ledger_problems), whoever ran the check.
+        record_ledger_check(len(problems))
         if not problems:
             if not quiet:
                 self.stdout.write(self.style.SUCCESS(f"The ledger is sound ({len(LEDGER_CHECKS)} checks passed)."))
