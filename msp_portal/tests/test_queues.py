@@ -19,6 +19,8 @@ EXPECTED = {
     "exports.tasks.expire_exports": "exports",
     "billing_jobs.tasks.send_shortage_reminder": "default",
     "accounts.tasks.provision_customer": "default",
+    "webhooks.tasks.send_delivery": "default",
+    "webhooks.tasks.retry_due_deliveries": "default",
 }
 
 
