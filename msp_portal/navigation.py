@@ -79,6 +79,7 @@ NAVIGATION: list[NavItem] = [
         ("organization_",),
         group=ORGANIZATION,
     ),
+    NavItem("api_key_list", _("API keys"), Cap.API_KEYS_MANAGE, ("api_key_",), group=ORGANIZATION),
 ]
 
 # Where a signed-in user lands from "/": the first of these that answers a URL for the user,

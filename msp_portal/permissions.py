@@ -81,6 +81,7 @@ class Cap(enum.StrEnum):
     AUDIT_VIEW = "audit.view"
     JOBS_VIEW = "jobs.view"
     JOBS_RUN = "jobs.run"
+    API_KEYS_MANAGE = "api_keys.manage"
 
 
 _READ = {
@@ -110,6 +111,7 @@ _MSP_ADMIN_ONLY = {
     Cap.STAFF_MANAGE,
     Cap.SUPPORT_ACCOUNTS_MANAGE,
     Cap.AUDIT_VIEW,
+    Cap.API_KEYS_MANAGE,
 }
 _OPERATOR_ONLY = {
     Cap.CUSTOMERS_APPROVE,
@@ -169,6 +171,8 @@ SENSITIVE_VIEWS: dict[str, Callable | None] = {
     "customers:reject": None,
     "customers:retry_provisioning": None,
     "points:change": _large_point_move,
+    "api_key_create": None,
+    "api_key_revoke": None,
 }
 
 # The session's time of the user's last check (seconds since the epoch), and the stashed

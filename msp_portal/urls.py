@@ -20,6 +20,8 @@ urlpatterns = [
     path("exports/", include("exports.urls")),
     path("c/", include("customer_portal.urls")),
     path("requests/", include("merges.urls")),
+    path("api/v1/", include("api.urls")),
+    path("api-keys/", include("api.portal_urls")),
     path("django-admin/", admin.site.urls),
 ]
 
