@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers as drf_serializers
@@ -622,3 +623,17 @@ class JobRunDetailView(ApiView):
 
 
 __all__ = ["OpenApiResponse", "drf_serializers", "listing"]
+
+
+@csrf_exempt
+def not_found(request, *args, **kwargs):
+    """Any other path under /api/v1/ (an id that is not a positive number, a typo): 404 in
+    problem details, like every other error of the API, never the portal's HTML page."""
+    from django.http import JsonResponse
+
+    with translation.override(translation.get_language_from_request(request)):
+        return JsonResponse(
+            {"type": "about:blank", "title": _("Not found."), "status": 404, "detail": _("Not found.")},
+            status=404,
+            content_type="application/problem+json",
+        )

@@ -76,7 +76,7 @@ def exception_handler(exc, context):
         return problem(409, str(OVERLAP_MESSAGE), code="overlapped")
     if isinstance(exc, DomainError):
         set_rollback()
-        extra = {name: getattr(exc, name) for name in ("available", "needed", "missing", "balance", "result")}
+        extra = {name: getattr(exc, name, None) for name in ("available", "needed", "missing", "balance", "result")}
         return problem(409, str(exc), code="refused", **{k: v for k, v in extra.items() if isinstance(v, int)})
     if not isinstance(exc, exceptions.APIException):
         return None

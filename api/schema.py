@@ -34,7 +34,7 @@ _DESCRIPTIONS = {
     "400": "Invalid input (field errors in `errors`).",
     "401": "The API key is missing, invalid, expired or revoked.",
     "403": "The key lacks the scope, or its creator's role the permission.",
-    "404": "Not found, or not the key's organization's.",
+    "404": "Not found, or not of the key's organization.",
     "409": "A business rule refused it; nothing changed.",
     "422": "The Idempotency-Key was used with another request.",
     "429": "Rate limit exceeded; see Retry-After.",
@@ -67,9 +67,8 @@ def add_problem_responses(result, generator, request, public):
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     for path, methods in result.get("paths", {}).items():
         for method, operation in methods.items():
-            codes = ["400", "401", "403", "429"]
-            if "{" in path:
-                codes.append("404")
+            # 404 also where the path has no id: a replenish names accounts in its body.
+            codes = ["400", "401", "403", "404", "429"]
             if method in ("post", "patch", "put", "delete"):
                 codes += ["409", "422"]
             responses = operation.setdefault("responses", {})

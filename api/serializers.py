@@ -13,6 +13,10 @@ from points.models import TransferKind
 from points.services import MAX_POINTS, MAX_REPLENISH_ACCOUNTS
 
 
+# The largest id a 64-bit column holds.
+MAX_ID = 2**63 - 1
+
+
 def _iso(value):
     return value.isoformat() if value is not None else None
 
@@ -265,7 +269,10 @@ class _InfoFields(serializers.Serializer):
 class CustomerRegisterSerializer(_InfoFields):
     contracted_users = serializers.IntegerField(min_value=1, max_value=CONTRACTED_USERS_MAX)
     organization = serializers.IntegerField(
-        required=False, help_text=_("The MSP to register for; needed only by keys that manage several MSPs.")
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        help_text=_("The MSP to register for; needed only by keys that manage several MSPs."),
     )
 
 
@@ -303,7 +310,7 @@ class PointsChangeSerializer(serializers.Serializer):
 
 class ReplenishSerializer(serializers.Serializer):
     customer_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=MAX_REPLENISH_ACCOUNTS
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=MAX_REPLENISH_ACCOUNTS
     )
 
 

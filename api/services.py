@@ -50,10 +50,11 @@ def api_key_create(*, actor: User, name: str, scopes: list[str], expires_on: dt.
     api_key, secret = ApiKey.objects.create_key(
         name=name, organization=organization, created_by=actor, scopes=chosen, expiry_date=expiry
     )
+    # No `obj`: the key's primary key embeds its hash and is longer than the trail's object id;
+    # the prefix names it.
     audit_record(
         actor=actor,
         action="api_key.create",
-        obj=api_key,
         organization=organization,
         after={"name": name, "prefix": api_key.prefix, "scopes": chosen, "expires": expiry},
     )
@@ -73,9 +74,8 @@ def api_key_revoke(*, actor: User, api_key: ApiKey) -> ApiKey:
     audit_record(
         actor=actor,
         action="api_key.revoke",
-        obj=api_key,
         organization=api_key.organization,
-        before={"revoked": False},
-        after={"revoked": True},
+        before={"name": api_key.name, "prefix": api_key.prefix, "revoked": False},
+        after={"name": api_key.name, "prefix": api_key.prefix, "revoked": True},
     )
     return api_key
