@@ -9,10 +9,9 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import translation
-from django.views.decorators.csrf import csrf_exempt
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers as drf_serializers
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -20,7 +19,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from billing_jobs.models import JobRun
-from customers import listing
 from customers import services as customer_services
 from customers.cancellation import customer_cancel, customer_schedule_cancellation
 from customers.filters import CustomerFilter
@@ -620,9 +618,6 @@ class JobRunDetailView(ApiView):
         if run is None:
             raise Http404
         return Response(s.JobRunSerializer(run).data)
-
-
-__all__ = ["OpenApiResponse", "drf_serializers", "listing"]
 
 
 @csrf_exempt

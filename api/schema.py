@@ -65,7 +65,7 @@ def add_problem_responses(result, generator, request, public):
     """Postprocessing hook: the Problem schema, the error answers of every operation, and the
     rate-limit headers on every answer."""
     result.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
-    for path, methods in result.get("paths", {}).items():
+    for methods in result.get("paths", {}).values():
         for method, operation in methods.items():
             # 404 also where the path has no id: a replenish names accounts in its body.
             codes = ["400", "401", "403", "404", "429"]

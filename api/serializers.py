@@ -12,7 +12,6 @@ from customers.models import CONTRACTED_USERS_MAX, CompanySize, CustomerStatus, 
 from points.models import TransferKind
 from points.services import MAX_POINTS, MAX_REPLENISH_ACCOUNTS
 
-
 # The largest id a 64-bit column holds.
 MAX_ID = 2**63 - 1
 

@@ -42,5 +42,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("schema/swagger/", docs.SwaggerView.as_view(), name="swagger"),
     path("schema/redoc/", docs.RedocView.as_view(), name="redoc"),
+    path("schema/redoc/redoc.standalone.js", docs.redoc_bundle, name="redoc_bundle"),
     re_path(r"", endpoints.not_found),
 ]
