@@ -109,9 +109,13 @@ def paginate(request, queryset: QuerySet, ordering: Ordering) -> tuple[list, str
     if len(rows) <= size:
         return rows, None
     rows = rows[:size]
-    last = rows[-1]
-    state = {"s": ordering.key, "k": _encode(_value_of(last, ordering.field)), "id": last.pk}
-    return rows, signing.dumps(state, salt=CURSOR_SALT, compress=True)
+    return rows, cursor_after(rows[-1], ordering)
+
+
+def cursor_after(row, ordering: Ordering) -> str:
+    """The cursor of the page that starts after `row`."""
+    state = {"s": ordering.key, "k": _encode(_value_of(row, ordering.field)), "id": row.pk}
+    return signing.dumps(state, salt=CURSOR_SALT, compress=True)
 
 
 def _value_of(row, field: str):
