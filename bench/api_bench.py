@@ -103,7 +103,7 @@ def api_figures(command) -> list:
                 p95, raw_p95 = _percentile(timings, 95), _percentile(raw, 95)
                 figures.append(
                     Figure(
-                        f"api.customers.{page}.{who}.p95",
+                        f"api.customers.{page}.{who}.server_p95",
                         round(p95, 1),
                         "ms",
                         "raw SQL of the same page's query",
