@@ -97,6 +97,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "service_user.enable": _("User enabled"),
     "service_user.disable": _("User disabled"),
     "service_user.import": _("Users imported"),
+    # API keys (api)
+    "api_key.create": _("API key created"),
+    "api_key.revoke": _("API key revoked"),
 }
 
 
