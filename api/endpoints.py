@@ -192,7 +192,7 @@ class CustomerListView(ApiView):
         queryset = filterset.qs
         if through_wallet:
             queryset = queryset.through_wallet()
-        return _page(request, queryset, ordering, s.CustomerSerializer)
+        return _page(request, queryset.values(*s.LIST_VALUES), ordering, s.CustomerSerializer)
 
     @extend_schema(
         operation_id=scopes.CUSTOMERS_REGISTER.name,

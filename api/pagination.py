@@ -113,12 +113,15 @@ def paginate(request, queryset: QuerySet, ordering: Ordering) -> tuple[list, str
 
 
 def cursor_after(row, ordering: Ordering) -> str:
-    """The cursor of the page that starts after `row`."""
-    state = {"s": ordering.key, "k": _encode(_value_of(row, ordering.field)), "id": row.pk}
+    """The cursor of the page that starts after `row` (a model instance or a `values()` dict)."""
+    pk = row["id"] if isinstance(row, dict) else row.pk
+    state = {"s": ordering.key, "k": _encode(_value_of(row, ordering.field)), "id": pk}
     return signing.dumps(state, salt=CURSOR_SALT, compress=True)
 
 
 def _value_of(row, field: str):
+    if isinstance(row, dict):
+        return row[field]
     value = row
     for part in field.split("__"):
         value = getattr(value, part, None)
