@@ -106,6 +106,9 @@ ACTION_LABELS: dict[str, Promise] = {
     "webhook_endpoint.disable": _("Webhook endpoint disabled"),
     "webhook_endpoint.test": _("Webhook test event sent"),
     "webhook_delivery.redeliver": _("Webhook event redelivered"),
+    # API keys (api)
+    "api_key.create": _("API key created"),
+    "api_key.revoke": _("API key revoked"),
 }
 
 

@@ -32,9 +32,10 @@ def audit_record(
     after: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit event: who (`actor`, None for jobs), in which organization, did what
-    (`action`, a dotted verb such as "customer.register") to which object, with the changed
-    values before and after. The IP address and "acting as customer" context come from the
-    current acting context (request middleware, job or command)."""
+        (`action`, a dotted verb such as "customer.register") to which object, with the changed
+        values before and after. The IP address and "acting as customer" context come from the
+        current acting context (request middleware, job or command); a call through an API key is
+    named by the key (`ActingContext.actor_label`), the key's creator kept as `actor`."""
     ctx = context.current()
     if organization is None and actor is not None and getattr(actor, "is_authenticated", False):
         organization = actor.organization
@@ -42,7 +43,7 @@ def audit_record(
         customer = _customer_of(obj)
     actor_label = ""
     if actor is not None and getattr(actor, "is_authenticated", False):
-        actor_label = actor.email
+        actor_label = ctx.actor_label or actor.email
     else:
         actor = None
         actor_label = ctx.channel

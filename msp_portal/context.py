@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -16,8 +16,11 @@ class ActingContext:
     ip: str | None = None
     # The customer account whose admin portal a staff member is working in (DESIGN.md §10).
     acting_customer_id: int | None = None
-    # "web", "job", "command": where the mutation came from.
+    # "web", "job", "command", "api": where the mutation came from.
     channel: str = "web"
+    # Who the audit trail names as the actor instead of the user, when the user acts through
+    # something of their own (an API key: "API key <name> (<prefix>)").
+    actor_label: str = ""
 
 
 # The default is an immutable (frozen) value, so sharing it is safe.
@@ -39,3 +42,9 @@ def acting(**kwargs):
         yield
     finally:
         _current.reset(token)
+
+
+def update(**changes) -> None:
+    """Change the current context for the rest of the enclosing `acting` block, which restores
+    what was before it (an API request knows its key only once it is authenticated)."""
+    _current.set(replace(_current.get(), **changes))

@@ -80,6 +80,7 @@ NAVIGATION: list[NavItem] = [
         group=ORGANIZATION,
     ),
     NavItem("webhooks:endpoint_list", _("Webhooks"), Cap.WEBHOOKS_MANAGE, ("webhooks:",), group=ORGANIZATION),
+    NavItem("api_key_list", _("API keys"), Cap.API_KEYS_MANAGE, ("api_key_",), group=ORGANIZATION),
 ]
 
 # Where a signed-in user lands from "/": the first of these that answers a URL for the user,

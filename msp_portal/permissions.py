@@ -82,6 +82,7 @@ class Cap(enum.StrEnum):
     JOBS_VIEW = "jobs.view"
     JOBS_RUN = "jobs.run"
     WEBHOOKS_MANAGE = "webhooks.manage"
+    API_KEYS_MANAGE = "api_keys.manage"
 
 
 _READ = {
@@ -112,6 +113,7 @@ _MSP_ADMIN_ONLY = {
     Cap.SUPPORT_ACCOUNTS_MANAGE,
     Cap.AUDIT_VIEW,
     Cap.WEBHOOKS_MANAGE,
+    Cap.API_KEYS_MANAGE,
 }
 _OPERATOR_ONLY = {
     Cap.CUSTOMERS_APPROVE,
@@ -202,6 +204,8 @@ SENSITIVE_VIEWS: dict[str, Callable | None] = {
     "webhooks:endpoint_enable": None,
     "webhooks:endpoint_test": None,
     "webhooks:delivery_redeliver": None,
+    "api_key_create": None,
+    "api_key_revoke": None,
 }
 
 # The session's time of the user's last check (seconds since the epoch), and the stashed

@@ -70,6 +70,11 @@ INSTALLED_APPS = [
     "merges",
     "bench",
     "webhooks",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -488,3 +493,39 @@ PORTAL_WEBHOOK_RETRY_DELAYS = [
 ]
 # An endpoint whose attempts have all failed for this many days is disabled, its admins e-mailed.
 PORTAL_WEBHOOK_DISABLE_AFTER_DAYS = env.int("PORTAL_WEBHOOK_DISABLE_AFTER_DAYS", default=3)
+# REST API (DESIGN.md §13, docs/api.md): Django REST framework with API keys, the OpenAPI schema
+# by drf-spectacular (docs served offline from drf-spectacular-sidecar)
+# https://www.django-rest-framework.org/api-guide/settings/
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# ---------------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.KeyScopeAndRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.KeyRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MSP Portal API",
+    "DESCRIPTION": "Customer accounts, points, approvals and job runs of the MSP Portal. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+    ],
+}
+# Requests per key per window ("600/min", "10/s", "20000/hour").
+PORTAL_API_RATE_LIMIT = env.str("PORTAL_API_RATE_LIMIT", default="600/min")
+PORTAL_API_PAGE_SIZE = 50
+PORTAL_API_MAX_PAGE_SIZE = 1000
+# A new key's default validity, and the longest one (days).
+PORTAL_API_KEY_DEFAULT_DAYS = 90
+PORTAL_API_KEY_MAX_DAYS = 365

@@ -23,6 +23,8 @@ urlpatterns = [
     path("c/", include("customer_portal.urls")),
     path("requests/", include("merges.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("api/v1/", include("api.urls")),
+    path("api-keys/", include("api.portal_urls")),
     path("django-admin/", admin.site.urls),
 ]
 

@@ -111,3 +111,6 @@ def test_bench_measures_every_figure_beside_its_baseline(tmp_path):
     assert {"cancelled", "suspended", "unsuspended"} <= set(runs["no_charge_day_steps"])
     assert "billing.no_charge_day.seconds" in figures
     assert "figure" in out.getvalue()
+    # The API's figures (bench/api_bench.py).
+    assert {"api.customers.first.msp.server_p95", "api.customers.deep.operator.server_p95"} <= set(figures)
+    assert figures["api.customers.iterate.rows_per_s"]["detail"]["rows"] > 0

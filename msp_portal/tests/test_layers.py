@@ -11,7 +11,7 @@ from .source import project_apps, project_modules
 
 # Lowest first. msp_portal is the cross-cutting base; audit is written to by every app's
 # services; customers (the customer accounts) sits on the identity
-# app; bench measures everything.
+# app; the API sits on all of them; bench measures everything.
 LAYERS = {
     "msp_portal": 0,
     "audit": 1,
@@ -22,8 +22,10 @@ LAYERS = {
     "exports": 5,
     "customer_portal": 5,
     "merges": 5,
-    "bench": 6,
     "webhooks": 5,
+    # The REST API over the services of the apps below (billing_jobs' runs included).
+    "api": 6,
+    "bench": 7,
 }
 
 # The composition root wires the apps together (settings, URLs, the Celery app and its beat

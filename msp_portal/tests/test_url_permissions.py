@@ -24,7 +24,9 @@ from customers.models import CustomerAccount
 from customers.tests.factories import CustomerAccountFactory
 from msp_portal.permissions import ROLE_CAPABILITIES, SENSITIVE_VIEWS, Cap, OrganizationKind, Role
 
-SKIPPED_PREFIXES = ("django-admin/", "i18n/", "static/")
+# The REST API authenticates by key, not by session: api/tests/test_scopes.py checks each of its
+# operations against its scope and the permission table.
+SKIPPED_PREFIXES = ("django-admin/", "i18n/", "static/", "api/v1/")
 ANY_VALUE = {
     "int": 1,
     "uuid": "00000000-0000-0000-0000-000000000001",
@@ -246,6 +248,7 @@ KWARG_BUILDERS: list[tuple[str, str, Callable[[Persona], object]]] = [
     (r"^c/[^/]+/users/", "pk", lambda persona: persona.service_user().pk),
     (r"^exports/", "job_id", lambda persona: _export_job(persona).pk),
     (r"^requests/", "request_id", lambda persona: persona.account_request().pk),
+    (r"^api-keys/", "prefix", lambda persona: _api_key(persona).prefix),
     (r"", "customer_id", lambda persona: persona.customer().pk),
     (r"", "customer_pk", lambda persona: persona.customer().pk),
     (r"", "account_code", lambda persona: persona.customer().account_code),
@@ -273,6 +276,26 @@ def _export_job(persona: Persona):
     from exports.models import ExportJob
 
     return ExportJob.objects.create(requested_by=persona.user, organization=persona.organization, dataset="customers")
+
+
+def _api_key(persona: Persona):
+    import datetime as dt
+
+    from api.services import api_key_create
+
+    creator = persona.user if persona.role in (Role.ADMIN, Role.OPERATOR_ADMIN) else None
+    if creator is None:
+        creator = UserFactory(
+            membership__organization=persona.organization,
+            membership__role=Role.OPERATOR_ADMIN
+            if persona.organization.kind == OrganizationKind.OPERATOR
+            else Role.ADMIN,
+            email=f"key-creator-{persona.role}@test.example",
+        )
+    key, _secret = api_key_create(
+        actor=creator, name="key", scopes=["customers:read"], expires_on=dt.date.today() + dt.timedelta(days=30)
+    )
+    return key
 
 
 def build_kwargs(route: Route, persona: Persona) -> dict[str, object]:

@@ -211,6 +211,10 @@ class Command(BaseCommand):
             figures += self._excel_figures()
         if "billing" not in skip:
             figures += self._billing_figures()
+        if "api" not in skip:  # bench/api_bench.py
+            from bench.api_bench import api_figures
+
+            figures += api_figures(self)
         report = {
             "accounts": self.accounts,
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
