@@ -6,6 +6,7 @@ per method, which the permission class checks."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import translation
@@ -39,6 +40,9 @@ from msp_portal.middleware import client_ip
 from points import selectors as point_selectors
 from points import services as point_services
 from points.models import LedgerAccount
+from webhooks import selectors as webhook_selectors
+from webhooks import services as webhook_services
+from webhooks.models import Endpoint
 
 from . import scopes
 from . import serializers as s
@@ -331,7 +335,7 @@ class CustomerCancellationView(ApiView):
     @extend_schema(
         operation_id=scopes.CANCELLATION_CLEAR.name,
         summary="Clear the scheduled cancellation",
-        responses=s.CustomerSerializer,
+        responses={200: s.CustomerSerializer},
         parameters=[IDEMPOTENCY_HEADER],
     )
     def delete(self, request, pk: int):
@@ -632,3 +636,163 @@ def not_found(request, *args, **kwargs):
             status=404,
             content_type="application/problem+json",
         )
+
+
+# --- webhooks ----------------------------------------------------------------------------------------
+# The organization's endpoints (webhooks/services.py: the checks, the secret, the audit) and
+# their deliveries. Events and their payloads: docs/webhooks.md.
+
+
+def _endpoint(request, pk) -> Endpoint:
+    return webhook_selectors.get_endpoint_for_user(request.user, pk)
+
+
+class WebhookEndpointListView(ApiView):
+    operations = {"GET": scopes.WEBHOOKS_LIST, "POST": scopes.WEBHOOKS_CREATE}
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_LIST.name,
+        summary="Webhook endpoints",
+        description="The organization's endpoints (a privileged MSP's also those of its MSPs), newest first.",
+        parameters=PAGE_PARAMETERS,
+        responses=s.EndpointPageSerializer,
+    )
+    def get(self, request):
+        queryset = webhook_selectors.endpoints_visible_to(request.user)
+        return _page(request, queryset, Ordering("created_at", True), s.EndpointSerializer)
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_CREATE.name,
+        summary="Register a webhook endpoint",
+        description="HTTPS to a public address. The answer carries the signing secret (`whsec_…`).",
+        request=s.EndpointInputSerializer,
+        responses={201: s.EndpointWithSecretSerializer},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request):
+        def work(ledger_key):
+            data = _valid(s.EndpointInputSerializer, request)
+            endpoint = webhook_services.endpoint_create(
+                actor=request.user,
+                url=data["url"],
+                description=data.get("description", ""),
+                event_types=data["event_types"],
+            )
+            return Response(s.EndpointWithSecretSerializer(endpoint).data, status=201)
+
+        return run_once(request, work)
+
+
+class WebhookEndpointDetailView(ApiView):
+    operations = {"GET": scopes.WEBHOOKS_RETRIEVE, "PATCH": scopes.WEBHOOKS_UPDATE, "DELETE": scopes.WEBHOOKS_DELETE}
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_RETRIEVE.name, summary="A webhook endpoint", responses=s.EndpointSerializer
+    )
+    def get(self, request, pk: int):
+        return Response(s.EndpointSerializer(_endpoint(request, pk)).data)
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_UPDATE.name,
+        summary="Change a webhook endpoint",
+        description="Its URL, description and event types; `enabled` turns it on or off.",
+        request=s.EndpointUpdateSerializer,
+        responses=s.EndpointSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def patch(self, request, pk: int):
+        endpoint = _endpoint(request, pk)
+
+        def work(ledger_key):
+            data = _valid(s.EndpointUpdateSerializer, request)
+            with transaction.atomic():
+                changed = endpoint
+                if {"url", "description", "event_types"} & set(data):
+                    changed = webhook_services.endpoint_update(
+                        actor=request.user,
+                        endpoint=endpoint,
+                        url=data.get("url", endpoint.url),
+                        description=data.get("description", endpoint.description),
+                        event_types=data.get("event_types", endpoint.event_types),
+                    )
+                if "enabled" in data:
+                    changed = webhook_services.endpoint_enable(
+                        actor=request.user, endpoint=changed, enabled=data["enabled"]
+                    )
+            return Response(s.EndpointSerializer(_endpoint(request, changed.pk)).data)
+
+        return run_once(request, work)
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_DELETE.name,
+        summary="Delete a webhook endpoint",
+        description="It receives nothing more; its pending deliveries end.",
+        responses={204: None},
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def delete(self, request, pk: int):
+        endpoint = _endpoint(request, pk)
+
+        def work(ledger_key):
+            webhook_services.endpoint_delete(actor=request.user, endpoint=endpoint)
+            return Response(status=204)
+
+        return run_once(request, work)
+
+
+class WebhookEndpointRotateView(ApiView):
+    operations = {"POST": scopes.WEBHOOKS_ROTATE}
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_ROTATE.name,
+        summary="Rotate an endpoint's signing secret",
+        description="The previous secret keeps signing beside the new one for 24 hours.",
+        request=None,
+        responses=s.EndpointWithSecretSerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request, pk: int):
+        endpoint = _endpoint(request, pk)
+
+        def work(ledger_key):
+            rotated = webhook_services.endpoint_rotate_secret(actor=request.user, endpoint=endpoint)
+            return Response(s.EndpointWithSecretSerializer(rotated).data)
+
+        return run_once(request, work)
+
+
+class WebhookDeliveryListView(ApiView):
+    operations = {"GET": scopes.WEBHOOKS_DELIVERIES}
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_DELIVERIES.name,
+        summary="An endpoint's deliveries",
+        description="Newest first, each with its state and last attempt.",
+        parameters=PAGE_PARAMETERS,
+        responses=s.DeliveryPageSerializer,
+    )
+    def get(self, request, pk: int):
+        endpoint = _endpoint(request, pk)
+        deliveries = webhook_selectors.deliveries_of(endpoint)
+        return _page(request, deliveries, Ordering("created_at", True), s.DeliverySerializer)
+
+
+class WebhookRedeliverView(ApiView):
+    operations = {"POST": scopes.WEBHOOKS_REDELIVER}
+
+    @extend_schema(
+        operation_id=scopes.WEBHOOKS_REDELIVER.name,
+        summary="Send a delivery again",
+        request=None,
+        responses=s.DeliverySerializer,
+        parameters=[IDEMPOTENCY_HEADER],
+    )
+    def post(self, request, pk: int, delivery_id: int):
+        delivery = webhook_selectors.get_delivery_for_user(request.user, pk, delivery_id)
+
+        def work(ledger_key):
+            webhook_services.delivery_redeliver(actor=request.user, delivery=delivery)
+            fresh = webhook_selectors.get_delivery_for_user(request.user, pk, delivery_id)
+            return Response(s.DeliverySerializer(fresh).data)
+
+        return run_once(request, work)

@@ -74,3 +74,12 @@ APPROVALS_REJECT = _op("approvals_reject", Scope.APPROVALS_WRITE, Cap.CUSTOMERS_
 APPROVALS_RETRY = _op("approvals_retry_provisioning", Scope.APPROVALS_WRITE, Cap.CUSTOMERS_PROVISION)
 JOB_RUNS_LIST = _op("job_runs_list", Scope.CUSTOMERS_READ, Cap.JOBS_VIEW)
 JOB_RUNS_RETRIEVE = _op("job_runs_retrieve", Scope.CUSTOMERS_READ, Cap.JOBS_VIEW)
+# Webhooks (webhooks/services.py): an organization's endpoints and their deliveries.
+WEBHOOKS_LIST = _op("webhooks_endpoints_list", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_CREATE = _op("webhooks_endpoints_create", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_RETRIEVE = _op("webhooks_endpoints_retrieve", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_UPDATE = _op("webhooks_endpoints_update", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_DELETE = _op("webhooks_endpoints_delete", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_ROTATE = _op("webhooks_endpoints_rotate_secret", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_DELIVERIES = _op("webhooks_deliveries_list", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)
+WEBHOOKS_REDELIVER = _op("webhooks_deliveries_redeliver", Scope.WEBHOOKS_MANAGE, Cap.WEBHOOKS_MANAGE)

@@ -374,3 +374,114 @@ class ReplenishSerializer(serializers.Serializer):
 
 class RejectSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+# --- webhooks ----------------------------------------------------------------------------------------
+
+
+def _event_type_field():
+    from webhooks.events import EVENT_TYPE_NAMES
+
+    return serializers.ListField(child=serializers.ChoiceField(choices=sorted(EVENT_TYPE_NAMES)), max_length=50)
+
+
+class EndpointInputSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500)
+    description = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
+    event_types = _event_type_field()
+
+
+class EndpointUpdateSerializer(serializers.Serializer):
+    url = serializers.CharField(max_length=500, required=False)
+    description = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    event_types = _event_type_field()
+    event_types.required = False
+    enabled = serializers.BooleanField(required=False)
+
+
+class EndpointSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    url = serializers.CharField()
+    description = _text()
+    event_types = serializers.ListField(child=serializers.CharField())
+    enabled = serializers.BooleanField()
+    disabled_reason = _text()
+    disabled_at = serializers.DateTimeField(allow_null=True)
+    failing_since = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def to_representation(self, endpoint):
+        return {
+            "id": endpoint.pk,
+            "url": endpoint.url,
+            "description": endpoint.description,
+            "event_types": list(endpoint.event_types),
+            "enabled": endpoint.enabled,
+            "disabled_reason": endpoint.disabled_reason,
+            "disabled_at": _iso(endpoint.disabled_at),
+            "failing_since": _iso(endpoint.failing_since),
+            "created_at": _iso(endpoint.created_at),
+        }
+
+
+class EndpointWithSecretSerializer(EndpointSerializer):
+    """The answer to creating an endpoint or rotating its secret: the signing secret with it."""
+
+    secret = serializers.CharField()
+
+    def to_representation(self, endpoint):
+        return {**super().to_representation(endpoint), "secret": endpoint.secret}
+
+
+class EndpointPageSerializer(serializers.Serializer):
+    results = EndpointSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class AttemptSerializer(serializers.Serializer):
+    attempted_at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True)
+    error = _text()
+    duration_ms = serializers.IntegerField()
+    response_excerpt = _text()
+    succeeded = serializers.BooleanField()
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    event_id = serializers.CharField()
+    event_type = serializers.CharField()
+    state = serializers.CharField()
+    attempt_count = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    last_attempt = AttemptSerializer(allow_null=True)
+
+    def to_representation(self, delivery):
+        attempt = delivery.attempts.order_by("-attempted_at", "-pk").first()
+        return {
+            "id": delivery.pk,
+            "event_id": delivery.message.event_id,
+            "event_type": delivery.message.event_type,
+            "state": delivery.state,
+            "attempt_count": delivery.attempt_count,
+            "next_attempt_at": _iso(delivery.next_attempt_at),
+            "created_at": _iso(delivery.created_at),
+            "last_attempt": None
+            if attempt is None
+            else {
+                "attempted_at": _iso(attempt.attempted_at),
+                "status_code": attempt.status_code,
+                "error": attempt.error,
+                "duration_ms": attempt.duration_ms,
+                "response_excerpt": attempt.response_excerpt,
+                "succeeded": attempt.succeeded,
+            },
+        }
+
+
+class DeliveryPageSerializer(serializers.Serializer):
+    results = DeliverySerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+    next_cursor = serializers.CharField(allow_null=True)

@@ -39,6 +39,23 @@ urlpatterns = [
     path("approvals/<id:pk>/retry-provisioning/", endpoints.ApprovalRetryView.as_view(), name="retry_provisioning"),
     path("job-runs/", endpoints.JobRunListView.as_view(), name="job_runs"),
     path("job-runs/<id:pk>/", endpoints.JobRunDetailView.as_view(), name="job_run"),
+    path("webhooks/endpoints/", endpoints.WebhookEndpointListView.as_view(), name="webhook_endpoints"),
+    path("webhooks/endpoints/<id:pk>/", endpoints.WebhookEndpointDetailView.as_view(), name="webhook_endpoint"),
+    path(
+        "webhooks/endpoints/<id:pk>/rotate-secret/",
+        endpoints.WebhookEndpointRotateView.as_view(),
+        name="webhook_endpoint_rotate",
+    ),
+    path(
+        "webhooks/endpoints/<id:pk>/deliveries/",
+        endpoints.WebhookDeliveryListView.as_view(),
+        name="webhook_deliveries",
+    ),
+    path(
+        "webhooks/endpoints/<id:pk>/deliveries/<id:delivery_id>/redeliver/",
+        endpoints.WebhookRedeliverView.as_view(),
+        name="webhook_redeliver",
+    ),
     path("schema/", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[]), name="schema"),
     path("schema/swagger/", docs.SwaggerView.as_view(), name="swagger"),
     path("schema/redoc/", docs.RedocView.as_view(), name="redoc"),

@@ -40,6 +40,18 @@ CALLS = {
     "approvals_retry_provisioning": ("POST", "/api/v1/approvals/{p}/retry-provisioning/", None),
     "job_runs_list": ("GET", "/api/v1/job-runs/", None),
     "job_runs_retrieve": ("GET", "/api/v1/job-runs/{j}/", None),
+    "webhooks_endpoints_list": ("GET", "/api/v1/webhooks/endpoints/", None),
+    "webhooks_endpoints_create": (
+        "POST",
+        "/api/v1/webhooks/endpoints/",
+        {"url": "https://hooks.example.com/new", "event_types": ["customer.registered"]},
+    ),
+    "webhooks_endpoints_retrieve": ("GET", "/api/v1/webhooks/endpoints/{w}/", None),
+    "webhooks_endpoints_update": ("PATCH", "/api/v1/webhooks/endpoints/{w}/", {"description": "PSA"}),
+    "webhooks_endpoints_delete": ("DELETE", "/api/v1/webhooks/endpoints/{x}/", None),
+    "webhooks_endpoints_rotate_secret": ("POST", "/api/v1/webhooks/endpoints/{w}/rotate-secret/", None),
+    "webhooks_deliveries_list": ("GET", "/api/v1/webhooks/endpoints/{w}/deliveries/", None),
+    "webhooks_deliveries_redeliver": ("POST", "/api/v1/webhooks/endpoints/{w}/deliveries/{d}/redeliver/", None),
 }
 
 
@@ -57,12 +69,26 @@ def _call(api: ApiClient, name: str, ids: dict, key: str):
     )
 
 
+def webhook_objects(admin) -> dict:
+    """An endpoint of the admin's organization with one delivery, and another to delete."""
+    from webhooks.models import Delivery, Message
+    from webhooks.services import endpoint_create
+
+    endpoint = endpoint_create(actor=admin, url="https://hooks.example.com/portal", event_types=["customer.approved"])
+    spare = endpoint_create(actor=admin, url="https://hooks.example.com/spare", event_types=["customer.approved"])
+    message = Message.objects.create(
+        event_type="customer.approved", organization=admin.organization, payload={"type": "customer.approved"}
+    )
+    delivery = Delivery.objects.create(endpoint=endpoint, message=message, state="failed", attempt_count=8)
+    return {"w": endpoint.pk, "x": spare.pk, "d": delivery.pk}
+
+
 @pytest.fixture
-def objects(msp_org, funded_pool):
+def objects(msp_org, msp_admin, funded_pool):
     active = CustomerAccountFactory(organization=msp_org, status="active")
     pending = CustomerAccountFactory(organization=msp_org, status="pending_approval")
     run = JobRun.objects.create(kind="daily", run_date="2026-11-25")
-    return {"c": active.pk, "p": pending.pk, "o": msp_org.pk, "j": run.pk}
+    return {"c": active.pk, "p": pending.pk, "o": msp_org.pk, "j": run.pk, **webhook_objects(msp_admin)}
 
 
 @pytest.mark.parametrize("scope", Scope.values)
