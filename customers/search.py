@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from django.contrib.postgres.fields import ArrayField
+from django.db import connection
+from django.db.models import Func, QuerySet, TextField
+
 from .models import CustomerAccount
 
 # The fields `CustomerAccount.search_text` is built from.
@@ -30,3 +34,27 @@ def search_normalize(text: str) -> str:
 def customer_search_text(customer: CustomerAccount) -> str:
     # One line per field, so a query never matches across two fields.
     return "\n".join(search_normalize(str(getattr(customer, name) or "")) for name in SEARCH_FIELDS)
+
+
+# Terms shorter than a trigram (pg_trgm extracts nothing from one or two characters, so
+# `LIKE '%札幌%'` would scan every row) are served by the GIN index over the text's unigrams and
+# bigrams (migration customers 0004): the term itself is one gram, `@>` finds the rows holding
+# it, and the LIKE stays as the exact condition (a gram can be found in a row only where it
+# occurs, so the two agree; the LIKE is the planner's recheck and SQLite's whole search).
+SHORT_TERM_LENGTH = 2
+
+
+class SearchGrams(Func):
+    """portal_search_grams(search_text): the distinct one- and two-character grams of the text."""
+
+    function = "portal_search_grams"
+    output_field = ArrayField(TextField())
+
+
+def short_term_filter(queryset: QuerySet[CustomerAccount], term: str) -> QuerySet[CustomerAccount]:
+    """`queryset` narrowed to the rows whose search text contains `term` (already folded), for
+    a term of one or two characters: on PostgreSQL through the grams index, the LIKE kept."""
+    queryset = queryset.filter(search_text__contains=term)
+    if connection.vendor == "postgresql" and 0 < len(term) <= SHORT_TERM_LENGTH:
+        queryset = queryset.alias(search_grams=SearchGrams("search_text")).filter(search_grams__contains=[term])
+    return queryset
