@@ -242,7 +242,8 @@ class Command(BaseCommand):
         self._pools()
         ids = self._id_offsets()
         params = {
-            "n": n,
+            # The generated accounts, and the busy one after them (_busy_account): n in all.
+            "n": n - 1,
             "msp0": msps[0].pk,
             "msp1": msps[1].pk,
             "msp2": msps[2].pk,
@@ -766,7 +767,7 @@ class Command(BaseCommand):
             FROM (SELECT count(*) AS allocations FROM bench_busy WHERE kind = 'allocate') AS n, bench_busy_pool bp
             WHERE p.id = bp.pool_id;
             UPDATE points_ledgeraccount SET balance = balance + (
-                SELECT sum(amount) FROM bench_busy WHERE kind = 'consumption')
+                SELECT COALESCE(sum(amount), 0) FROM bench_busy WHERE kind = 'consumption')
             WHERE kind = 'consumed';
             DROP TABLE bench_busy, bench_busy_pool
             """,
