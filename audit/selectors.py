@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.selectors import managed_organization_ids, organizations_visible_to
+from msp_portal.paging import merged_first_ids
 
 from .models import AuditEvent
 
@@ -32,8 +33,6 @@ def audit_page_events(user, filtered: QuerySet[AuditEvent], bound: int) -> Query
     MSP's is merged from one range per organization it sees (the organization's index, alone
     or with the action, or the filter's index), so that a new MSP's empty trail and a large
     MSP's filtered one never walk the whole table's time index looking for their rows."""
-    from customers.listing import merged_first_ids
-
     if managed_organization_ids(user) is None:
         return filtered.order_by(*AUDIT_ORDERING)
     organization_ids = list(organizations_visible_to(user).order_by("pk").values_list("pk", flat=True))

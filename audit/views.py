@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET
 from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
-from customers.listing import page_bound
 from msp_portal.dates import TOKYO
+from msp_portal.paging import page_bound
 from msp_portal.permissions import Cap, capability_required
 from msp_portal.requests import page_size
 from msp_portal.spreadsheets import neutralise_formula

@@ -12,22 +12,30 @@ import json
 import os
 import random
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between
+from locust import task as locust_task  # a locust task, not a Celery one (msp_portal.tests.test_celery_tasks)
 
-DATA = json.loads(open(os.environ["LOAD_DATA"], encoding="utf-8").read())  # noqa: SIM115 - read once at import
 TARGET = os.environ.get("LOAD_TARGET", "portal")
-SESSIONS = DATA[TARGET]
-TERMS = DATA["terms"]
-CUSTOMERS = DATA["customers"]
 HEADERS = {"X-Forwarded-Proto": "https", "Accept-Language": "ja"}
+_loaded: dict = {}
+
+
+def _data() -> dict:
+    """What bench_load prepared (sessions, URLs, terms), read on first use: importing this
+    module (the project's source checks do) needs no load run."""
+    if not _loaded:
+        with open(os.environ["LOAD_DATA"], encoding="utf-8") as data:
+            _loaded.update(json.load(data))
+    return _loaded
 
 
 class Browsing(HttpUser):
     wait_time = between(0.2, 0.6)
 
     def on_start(self):
+        sessions = _data()[TARGET]
         self.client.headers.update(HEADERS)
-        self.client.cookies.set("sessionid", SESSIONS[random.randrange(len(SESSIONS))])
+        self.client.cookies.set("sessionid", sessions[random.randrange(len(sessions))])
 
     def _get(self, url: str, name: str, **headers):
         with self.client.get(url, name=name, headers=headers, allow_redirects=False, catch_response=True) as response:
@@ -35,34 +43,33 @@ class Browsing(HttpUser):
                 response.failure(f"{response.status_code}")
 
     def _list(self, query: str = "", name: str = "list"):
-        base = DATA["list_url"] if TARGET == "portal" else DATA["admin_url"]
+        base = _data()["list_url"] if TARGET == "portal" else _data()["admin_url"]
         self._get(f"{base}?{query}" if query else base, name)
 
-    @task(4)
+    @locust_task(4)
     def list_page(self):
         self._list()
 
-    @task(3)
+    @locust_task(3)
     def search(self):
-        term = random.choice(TERMS)
-        self._list(f"q={term}", "search")
+        self._list(f"q={random.choice(_data()['terms'])}", "search")
 
-    @task(2)
+    @locust_task(2)
     def sort(self):
-        self._list(random.choice(DATA[f"{TARGET}_sorts"]), "sort")
+        self._list(random.choice(_data()[f"{TARGET}_sorts"]), "sort")
 
-    @task(2)
+    @locust_task(2)
     def filter(self):
-        self._list(random.choice(DATA[f"{TARGET}_filters"]), "filter")
+        self._list(random.choice(_data()[f"{TARGET}_filters"]), "filter")
 
-    @task(2)
+    @locust_task(2)
     def page(self):
-        self._list(f"{DATA[f'{TARGET}_page']}={random.randint(2, 40)}", "page")
+        self._list(f"{_data()[f'{TARGET}_page']}={random.randint(2, 40)}", "page")
 
-    @task(1)
+    @locust_task(1)
     def popup(self):
-        customer = random.choice(CUSTOMERS)
+        customer = random.choice(_data()["customers"])
         if TARGET == "portal":
-            self._get(DATA["popup_url"].format(id=customer), "popup", **{"HX-Request": "true"})
+            self._get(_data()["popup_url"].format(id=customer), "popup", **{"HX-Request": "true"})
         else:
-            self._get(DATA["admin_change_url"].format(id=customer), "popup")
+            self._get(_data()["admin_change_url"].format(id=customer), "popup")

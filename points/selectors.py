@@ -17,6 +17,7 @@ from accounts.models import Organization, User
 from accounts.selectors import managed_organization_ids
 from customers.lifecycle import ENDED_STATUSES, POINTS_STATUSES, CustomerStatus
 from customers.models import CustomerAccount, CustomerStatusChange
+from msp_portal.paging import merged_first_ids
 from msp_portal.permissions import OrganizationKind
 
 from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, PurchaseRequest, Transfer, TransferKind
@@ -114,9 +115,7 @@ def statement_page(filtered: QuerySet[Transfer], account_id: int | None, bound: 
     One query over `debit = a OR credit = a` is a bitmap of every transfer of the account and a
     sort (a large MSP's pool: 300,000 rows); each side alone is one backward range of its
     (account, time) index, or of its (account, kind, time) index under the kind filter, that
-    stops after `bound` rows (customers.listing.merged_first_ids)."""
-    from customers.listing import merged_first_ids
-
+    stops after `bound` rows (msp_portal.paging.merged_first_ids)."""
     if account_id is None:
         return _account_statement(0).none()
     parts = [filtered.filter(debit_account_id=account_id), filtered.filter(credit_account_id=account_id)]

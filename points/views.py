@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_tables2 import LazyPaginator, RequestConfig
 
-from customers.listing import page_bound
 from customers.models import CustomerAccount
 from customers.selectors import customers_visible_to, get_customer_for_user
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
+from msp_portal.paging import page_bound
 from msp_portal.permissions import Cap, capability_required, has_cap
 from msp_portal.requests import safe_next_url, selected_ids
 

@@ -8,10 +8,12 @@ from django.db import migrations, models
 # One- and two-character terms are below the trigram index's reach (pg_trgm needs three
 # characters to extract a trigram): a GIN index over the distinct unigrams and bigrams of the
 # folded search text serves them (customers.search.short_term_filter). The function must be
-# IMMUTABLE to index it; it is the same text in, the same grams out. It returns every gram as
-# it comes (GIN keeps each distinct key once per row), a loop in PL/pgSQL: a third cheaper to
-# build than a set-based SQL body with DISTINCT. PostgreSQL-only, as the trigram index: on
-# SQLite the short-term search is the plain scan it always was.
+# IMMUTABLE to index it; it is the same text in, the same grams out: the characters, the pairs
+# starting at odd positions and those at even ones, each found by the regular-expression engine
+# in C (GIN keeps each distinct key once per row, so duplicates cost nothing). A PL/pgSQL loop
+# appending substr() pairs gave the same keys five times slower, a set-based body with DISTINCT
+# eight times. PostgreSQL-only, as the trigram index: on SQLite the short-term search is the
+# plain scan it always was.
 GRAMS_FUNCTION = "portal_search_grams"
 GRAMS_INDEX = "customer_search_grams"
 
@@ -22,15 +24,12 @@ def create_grams_index(apps, schema_editor):
     schema_editor.execute(
         f"""
         CREATE OR REPLACE FUNCTION {GRAMS_FUNCTION}(t text) RETURNS text[]
-        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        DECLARE
-            grams text[] := '{{}}';
-        BEGIN
-            FOR i IN 1..length(t) LOOP
-                grams := grams || substr(t, i, 1) || substr(t, i, 2);
-            END LOOP;
-            RETURN grams;
-        END
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+            SELECT CASE WHEN t = '' THEN '{{}}'::text[] ELSE
+                regexp_split_to_array(t, '')
+                || ARRAY(SELECT m[1] FROM regexp_matches(t, '(..)', 'g') AS m)
+                || ARRAY(SELECT m[1] FROM regexp_matches(substr(t, 2), '(..)', 'g') AS m)
+            END
         $$
         """
     )

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -164,7 +165,7 @@ class Command(BaseCommand):
         and translations (a worker's first request is not what a user waits for all day)."""
         import http.client
 
-        urls = [data["list_url"], f"{data['list_url']}?q={data['terms'][0]}", data["admin_url"]]
+        urls = [data["list_url"], f"{data['list_url']}?q={quote(data['terms'][0])}", data["admin_url"]]
         for index in range(options["workers"] * 4):
             for target, url in (("portal", urls[0]), ("portal", urls[1]), ("admin", urls[2])):
                 conn = http.client.HTTPConnection("127.0.0.1", options["port"], timeout=60)
