@@ -693,7 +693,10 @@ class Command(BaseCommand):
         mine = {f.name: f for f in figures if f.name.endswith(".p95") and f.name.startswith(("list.", "page."))}
         self.stdout.write(f"Growth: the same scenarios on {other}…")
         self._use_database(other)
+        users = (self.msp_admin, self.operator, self.superuser)
         try:
+            # The same benchmark users, as that database stores them (their ids differ).
+            self.msp_admin, self.operator, self.superuser = (User.objects.get(email=user.email) for user in users)
             accounts = CustomerAccount.objects.count()
             theirs = []
             if "list" not in skip:
@@ -702,6 +705,7 @@ class Command(BaseCommand):
                 theirs += self._page_figures()
         finally:
             self._use_database(here)
+            self.msp_admin, self.operator, self.superuser = users
         result = []
         for figure in theirs:
             own = mine.get(figure.name)
