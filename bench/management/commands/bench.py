@@ -6,6 +6,12 @@ Run after `bench_seed` (`make bench` does both). Figures:
    ANALYZE: planning + execution) and beside the Django admin's changelist on the same data
    and order; each captured plan is checked for sequential scans of the customer and points
    tables and for a full COUNT(*);
+   the page and its raw SQL timed in alternation, each figure with its runs' spread;
+1b. every daily page beside the list (bench.pages: dashboards, queues, customer detail, pools
+   and their history filters, job runs, audit log per role and filter, staff list), the same
+   way, with the audit trail among the tables that must not be scanned;
+1c. with --compare-database, the list and page scenarios again on a second bench database (e.g.
+   100,000 accounts): growth, each p95 here at most 1.5x its figure there;
 2. SQL queries per list page at two page sizes;
 3. the CSV export of the operator's whole list beside `psql \\copy` of the same SELECT, and its
    peak memory growth at two sizes;
@@ -15,7 +21,9 @@ Run after `bench_seed` (`make bench` does both). Figures:
    hand-written set-based statement doing the same work on an identical copy of the data, the
    end states compared; then the whole daily run of that 25th again and of the 26th (due
    cancellations, planning, suspension), which must post nothing.
-Exports run in child processes so that each peak memory figure is that export's alone.
+Exports run in child processes so that each peak memory figure is that export's alone. Each
+phase records the load average and CPU steal before and after it; its figures are marked when
+the load exceeded the cores.
 """
 
 from __future__ import annotations
@@ -635,7 +643,7 @@ class Command(BaseCommand):
         users = bench_users()
         clients = {key: self._client(user) for key, user in users.items()}
         figures = []
-        for scenario in page_scenarios(users, quick=self.options["quick"]):
+        for scenario in page_scenarios(users):
             timings, raw_times, checked, query_count = alternated(
                 self, clients[scenario.who], scenario.url, runs=self.options["requests"], warmup=self.options["warmup"]
             )
