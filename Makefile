@@ -9,7 +9,7 @@ RUN_ADDRESS ?= 127.0.0.1:8000
 # The development server and its jobs: DEBUG on, embedded SQLite and broker unless set.
 RUN_ENV := DEBUG=$${DEBUG:-true} PORTAL_BASE_URL=$${PORTAL_BASE_URL:-http://$(RUN_ADDRESS)}
 
-.PHONY: install run test lint format check messages clean bench
+.PHONY: install run test lint format check messages clean bench load
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,14 @@ bench: install
 	  *) echo "make bench needs DATABASE_URL=postgres://…/portal_bench (PostgreSQL)"; exit 2;; esac
 	$(BENCH_ENV) $(BIN)/python manage.py bench_seed --accounts $(BENCH_ACCOUNTS) --recreate
 	$(BENCH_ENV) $(BIN)/python manage.py bench --out bench.json $(BENCH_ARGS)
+
+# Simulated MSP admins browsing the list (locust, headless) against gunicorn with production
+# settings on an existing bench database (run `make bench` or bench_seed first): 20 and 50 users,
+# 60 s each, beside the Django admin changelist; load.json and a table (docs/performance.md).
+load: install
+	@case "$${DATABASE_URL:-}" in postgres://*|postgresql://*) ;; \
+	  *) echo "make load needs DATABASE_URL=postgres://…/portal_bench (a bench_seed database)"; exit 2;; esac
+	$(BENCH_ENV) $(BIN)/python manage.py bench_load --out load.json $(LOAD_ARGS)
 
 clean:
 	rm -rf $(VENV) var

@@ -63,6 +63,15 @@ class AuditEvent(models.Model):
             models.Index(fields=["organization", "-created_at"], name="audit_org_time"),
             models.Index(fields=["customer", "-created_at"], name="audit_customer_time"),
             models.Index(fields=["actor_label", "-created_at"], name="audit_actor_time"),
+            # The object-id filter (the operator's, and an MSP's inside its own events).
+            models.Index(fields=["object_id", "-created_at"], name="audit_object_time"),
+            # An MSP's events filtered by the beginning of the action: a prefix range inside the
+            # organization (pattern operators, so that LIKE 'prefix%' is served under any collation).
+            models.Index(
+                fields=["organization", "action", "-created_at"],
+                name="audit_org_action_time",
+                opclasses=["int8_ops", "varchar_pattern_ops", "timestamptz_ops"],
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django_tables2 import RequestConfig
 from django_tables2.paginators import LazyPaginator
 
 from msp_portal.dates import TOKYO
+from msp_portal.paging import page_bound
 from msp_portal.permissions import Cap, capability_required
 from msp_portal.requests import page_size
 from msp_portal.spreadsheets import neutralise_formula
@@ -24,7 +25,7 @@ from .actions import action_label
 from .filters import AuditEventFilter
 from .object_types import object_type_label
 from .presenters import EventPresenter, actor_of
-from .selectors import audit_events_visible_to
+from .selectors import audit_events_visible_to, audit_page_events
 from .tables import AuditEventTable
 
 CSV_CHUNK = 2000
@@ -40,8 +41,10 @@ def _filtered(request) -> AuditEventFilter:
 def audit_event_list(request):
     """Newest first; pages without counting the whole trail (LazyPaginator)."""
     event_filter = _filtered(request)
-    table = AuditEventTable(event_filter.filtered_or_none().order_by("-created_at", "-id"))
-    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": page_size(request)}).configure(table)
+    per_page = page_size(request)
+    events = audit_page_events(request.user, event_filter.filtered_or_none(), page_bound(request, per_page))
+    table = AuditEventTable(events)
+    RequestConfig(request, paginate={"paginator_class": LazyPaginator, "per_page": per_page}).configure(table)
     export_query = request.GET.copy()
     export_query.pop("page", None)
     export_query.pop("per_page", None)

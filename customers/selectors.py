@@ -21,7 +21,7 @@ from msp_portal.permissions import Cap, OrganizationKind, check_cap
 from . import hooks
 from .lifecycle import APPROVAL_QUEUE_STATUSES, AWAITING_OPERATOR_STATUSES
 from .models import ContractChange, CustomerAccount, CustomerStatusChange
-from .search import search_normalize
+from .search import SHORT_TERM_LENGTH, search_normalize, short_term_filter
 
 
 def contracted_users_at(moment: dt.datetime):
@@ -78,12 +78,16 @@ def customers_for_list(user: User) -> QuerySet[CustomerAccount]:
 def customer_search(queryset: QuerySet[CustomerAccount], query: str) -> QuerySet[CustomerAccount]:
     """Partial match over code, company (and kana), domain, contact and reseller, regardless of
     full-width/half-width forms and katakana/hiragana (the query is folded like `search_text`;
-    on PostgreSQL the trigram index serves it)."""
+    on PostgreSQL the trigram index serves terms of three characters or more, the grams index
+    shorter ones: customers.search)."""
     folded = search_normalize(query).strip()
     if not folded:
         return queryset
     for term in folded.split():
-        queryset = queryset.filter(search_text__contains=term)
+        if len(term) <= SHORT_TERM_LENGTH:
+            queryset = short_term_filter(queryset, term)
+        else:
+            queryset = queryset.filter(search_text__contains=term)
     return queryset
 
 

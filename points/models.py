@@ -226,6 +226,12 @@ class Transfer(models.Model):
                 name="transfer_credit_seq",
             ),
             models.Index(fields=["customer", "created_at"], name="transfer_customer_time"),
+            # An account's statement, newest first, one side at a time (points.selectors merges
+            # the two sides' first rows): with and without the kind filter, and a date range.
+            models.Index(fields=["debit_account", "-created_at", "-id"], name="transfer_debit_time"),
+            models.Index(fields=["credit_account", "-created_at", "-id"], name="transfer_credit_time"),
+            models.Index(fields=["debit_account", "kind", "-created_at", "-id"], name="transfer_debit_kind_time"),
+            models.Index(fields=["credit_account", "kind", "-created_at", "-id"], name="transfer_credit_kind_time"),
             # "Charged for a period?" is asked of the (wallet, period) unique index above.
             # Users are deactivated rather than deleted; this serves the PROTECT check if one is.
             models.Index(fields=["actor"], condition=Q(actor__isnull=False), name="transfer_actor"),

@@ -17,6 +17,7 @@ from accounts.models import Organization, User
 from accounts.selectors import managed_organization_ids
 from customers.lifecycle import ENDED_STATUSES, POINTS_STATUSES, CustomerStatus
 from customers.models import CustomerAccount, CustomerStatusChange
+from msp_portal.paging import merged_first_ids
 from msp_portal.permissions import OrganizationKind
 
 from .models import SYSTEM_KINDS, LedgerAccount, LedgerAccountKind, PurchaseRequest, Transfer, TransferKind
@@ -102,6 +103,36 @@ def customer_history(customer: CustomerAccount) -> QuerySet[Transfer]:
     """Every transfer of the customer's wallet with the balance after it, newest first."""
     wallet = LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer=customer).first()
     return _account_statement(wallet.pk) if wallet is not None else _account_statement(0).none()
+
+
+STATEMENT_ORDERING = ("-created_at", "-id")
+
+
+def statement_page(filtered: QuerySet[Transfer], account_id: int | None, bound: int) -> QuerySet[Transfer]:
+    """The first `bound` transfers of one pool or wallet among `filtered` (the history filter's
+    result over all transfers), newest first, as `_account_statement` shows them.
+
+    One query over `debit = a OR credit = a` is a bitmap of every transfer of the account and a
+    sort (a large MSP's pool: 300,000 rows); each side alone is one backward range of its
+    (account, time) index, or of its (account, kind, time) index under the kind filter, that
+    stops after `bound` rows (msp_portal.paging.merged_first_ids)."""
+    if account_id is None:
+        return _account_statement(0).none()
+    parts = [filtered.filter(debit_account_id=account_id), filtered.filter(credit_account_id=account_id)]
+    ids = merged_first_ids(parts, STATEMENT_ORDERING, bound)
+    return _account_statement(account_id).filter(pk__in=ids)
+
+
+def pool_account_id(organization: Organization) -> int | None:
+    return LedgerAccount.objects.pools().filter(organization=organization).values_list("pk", flat=True).first()
+
+
+def wallet_account_id(customer: CustomerAccount) -> int | None:
+    return (
+        LedgerAccount.objects.filter(kind=LedgerAccountKind.WALLET, customer=customer)
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 # --- Balance chart ---------------------------------------------------------------------------

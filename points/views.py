@@ -17,6 +17,7 @@ from customers.selectors import customers_visible_to, get_customer_for_user
 from msp_portal import dates
 from msp_portal.errors import DomainError
 from msp_portal.htmx import popup_done
+from msp_portal.paging import page_bound
 from msp_portal.permissions import Cap, capability_required, has_cap
 from msp_portal.requests import safe_next_url, selected_ids
 
@@ -32,7 +33,7 @@ from .forms import (
     ReverseForm,
     RuleForm,
 )
-from .models import ConsumptionRule, LedgerAccount, PurchaseRequestStatus
+from .models import ConsumptionRule, LedgerAccount, PurchaseRequestStatus, Transfer
 from .rules import rule_at
 from .tables import PurchaseRequestTable, RuleTable, StatementTable
 
@@ -208,9 +209,11 @@ def pool(request):
     if organization is None:
         context["overview"] = _pool_balances(list(organizations.order_by("name", "pk")))
         return render(request, "points/pool.html", context)
-    history = selectors.pool_history(organization)
-    filterset = TransferFilter(request.GET or None, queryset=history)
-    table = _statement_table(request, filterset.qs, show_customer=True)
+    filterset = TransferFilter(request.GET or None, queryset=Transfer.objects.all())
+    history = selectors.statement_page(
+        filterset.qs, selectors.pool_account_id(organization), page_bound(request, HISTORY_PAGE_SIZE)
+    )
+    table = _statement_table(request, history, show_customer=True)
     context.update(
         {
             "balance": selectors.pool_balance(organization),
@@ -381,9 +384,11 @@ def rule_delete(request, rule_id: int):
 def customer_points_context(request, customer: CustomerAccount) -> dict:
     """What the points section of the customer detail page (registered in apps.py) shows:
     balance, estimate, the balance chart and the statement (paginated under the `points-` prefix)."""
-    history = selectors.customer_history(customer)
+    wallet_id = selectors.wallet_account_id(customer)
+    transfers = Transfer.objects.all()
+    history = selectors.statement_page(transfers, wallet_id, page_bound(request, HISTORY_PAGE_SIZE, "points-"))
     return {
-        "chart": selectors.balance_chart(history),
+        "chart": selectors.balance_chart(selectors.statement_page(transfers, wallet_id, selectors.CHART_MAX_POINTS)),
         "points_table": _statement_table(request, history, show_customer=False, prefix="points-"),
         "charge_day": _next_charge_day(),
         "can_change": has_cap(request.user, Cap.POINTS_CHANGE) and customer.points_changeable,

@@ -70,7 +70,7 @@ def test_bench_measures_every_figure_beside_its_baseline(tmp_path):
         assert figure["value"] is not None, figure["name"]
         assert figure["baseline_value"] is not None, figure["name"]
         assert figure["holds"] in (True, False, None)
-    scenarios = {name.split(".p95")[0] for name in figures if name.endswith(".p95")}
+    scenarios = {name.split(".p95")[0] for name in figures if name.endswith(".p95") and name.startswith("list.")}
     assert {"list.default.msp", "list.default.operator", "list.search.kanji.operator", "list.search.kana.msp"} <= (
         scenarios
     )
@@ -90,6 +90,48 @@ def test_bench_measures_every_figure_beside_its_baseline(tmp_path):
         plans = figures[f"{scenario}.p95"]["detail"]["plans"]
         assert len([plan for plan in plans if "COUNT(" in plan["sql"].upper()]) == 1, scenario
         assert figures[f"{scenario}.plans"]["detail"]["full_counts"] == [], scenario
+    # Every daily page beside the list, each with its raw SQL and its plans checked.
+    pages = {name.removeprefix("page.").removesuffix(".p95") for name in figures if name.startswith("page.")}
+    pages = {name for name in pages if not name.endswith(".plans")}
+    assert {
+        "dashboard.msp",
+        "dashboard.operator",
+        "pending.operator",
+        "detail.typical.msp",
+        "detail.busy.msp",
+        "detail.busy.history.page2",
+        "detail.busy.history.last",
+        "pool.large.msp",
+        "pool.small.msp",
+        "pool.new.msp",
+        "pool.overview.operator",
+        "pool.history.kind.purchase",
+        "pool.history.dates",
+        "pool.history.customer",
+        "jobs.operator",
+        "audit.operator",
+        "audit.large.msp",
+        "audit.small.msp",
+        "audit.new.msp",
+        "staff.msp",
+        "staff.operator",
+    } <= pages
+    for who in ("operator", "msp", "small"):
+        for name in ("action", "actor", "customer", "object", "dates"):
+            assert f"audit.{who}.{name}" in pages
+    for page in pages:
+        figure = figures[f"page.{page}.p95"]
+        assert figure["detail"]["plans"], page
+        assert figure["detail"]["spread_ms"]["runs"] >= 1, page
+        assert f"page.{page}.plans" in figures
+    # The busy account's history is long (bench_seed: a top-up a day for five years).
+    assert "last" in figures["page.detail.busy.history.last.p95"]["detail"]["label"]
+    # Honest numbers: each phase's load before and after, each timed figure's spread.
+    assert {phase["phase"] for phase in report["phases"]} >= {"list", "pages", "csv", "excel", "billing"}
+    for phase in report["phases"]:
+        assert {"load_before", "load_after", "cpu_steal_pct", "over_cores"} <= set(phase)
+    spread = figures["list.default.msp.p95"]["detail"]["spread_ms"]
+    assert spread["min"] <= spread["median"] <= spread["max"]
     assert figures["list.queries_per_page.operator"]["holds"] is True
     assert figures["list.queries_per_page.msp"]["holds"] is True
     assert figures["csv.all_rows.seconds"]["detail"]["rows"] > 0

@@ -3,7 +3,7 @@ PostgreSQL gives for each (EXPLAIN FORMAT JSON, trimmed to the fields the check 
 
 from __future__ import annotations
 
-from bench.management.commands.bench import is_full_count
+from bench.management.commands.bench import is_full_count, load_between
 
 
 def _scan(table="accounts_customeraccount", kind="Index Only Scan"):
@@ -34,3 +34,15 @@ def test_the_lists_bounded_count_is_not():
 def test_a_count_of_another_table_or_a_page_without_a_count_is_not():
     assert not is_full_count(_aggregate(_scan("points_transfer")))
     assert not is_full_count(_limit(_scan()))
+
+
+def _sample(load1, busy, total, steal):
+    return {"at": 0.0, "load1": load1, "busy": busy, "total": total, "steal": steal}
+
+
+def test_a_phase_is_marked_when_the_load_exceeded_the_cores():
+    quiet = load_between(_sample(0.5, 100, 1000, 0), _sample(1.5, 600, 2000, 10), cores=2)
+    assert quiet["over_cores"] is False
+    assert (quiet["cpu_busy_pct"], quiet["cpu_steal_pct"]) == (50.0, 1.0)
+    busy = load_between(_sample(1.0, 0, 1000, 0), _sample(7.2, 900, 2000, 0), cores=2)
+    assert busy["over_cores"] is True

@@ -6,6 +6,12 @@ Run after `bench_seed` (`make bench` does both). Figures:
    ANALYZE: planning + execution) and beside the Django admin's changelist on the same data
    and order; each captured plan is checked for sequential scans of the customer and points
    tables and for a full COUNT(*);
+   the page and its raw SQL timed in alternation, each figure with its runs' spread;
+1b. every daily page beside the list (bench.pages: dashboards, queues, customer detail, pools
+   and their history filters, job runs, audit log per role and filter, staff list), the same
+   way, with the audit trail among the tables that must not be scanned;
+1c. with --compare-database, the list and page scenarios again on a second bench database (e.g.
+   100,000 accounts): growth, each p95 here at most 1.5x its figure there;
 2. SQL queries per list page at two page sizes;
 3. the CSV export of the operator's whole list beside `psql \\copy` of the same SELECT, and its
    peak memory growth at two sizes;
@@ -15,7 +21,9 @@ Run after `bench_seed` (`make bench` does both). Figures:
    hand-written set-based statement doing the same work on an identical copy of the data, the
    end states compared; then the whole daily run of that 25th again and of the 26th (due
    cancellations, planning, suspension), which must post nothing.
-Exports run in child processes so that each peak memory figure is that export's alone.
+Exports run in child processes so that each peak memory figure is that export's alone. Each
+phase records the load average and CPU steal before and after it; its figures are marked when
+the load exceeded the cores.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +60,7 @@ from bench.management.commands.bench_seed import (
     BENCH_SUPERUSER,
     _maintenance_dsn,
 )
+from bench.pages import PAGE_BAR_MS, alternated, bench_users, page_scenarios
 from customers.models import CustomerAccount
 from msp_portal import dates
 
@@ -101,6 +111,50 @@ def _percentile(values: list[float], pct: float) -> float:
         return 0.0
     rank = max(0, min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1))))
     return ordered[rank]
+
+
+def _spread(values: list[float]) -> dict:
+    """The median of a figure's runs and their range (min–max), as bench.json and the table
+    show them beside every timed figure."""
+    if not values:
+        return {"median": None, "min": None, "max": None, "runs": 0}
+    return {
+        "median": round(statistics.median(values), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+        "runs": len(values),
+    }
+
+
+def load_sample() -> dict:
+    """The 1-minute load average and the CPU counters of /proc/stat (user … steal), Linux."""
+    sample = {"at": time.time(), "load1": None, "busy": 0, "total": 0, "steal": 0}
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/loadavg") as loadavg:
+            sample["load1"] = float(loadavg.read().split()[0])
+        with open("/proc/stat") as stat:
+            fields = [int(value) for value in stat.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal (guest time is inside user already).
+        sample["total"] = sum(fields[:8])
+        sample["busy"] = sample["total"] - fields[3] - fields[4]
+        sample["steal"] = fields[7]
+    return sample
+
+
+def load_between(before: dict, after: dict, cores: int) -> dict:
+    """What the machine did during a phase: the load average before and after, the CPU busy
+    and steal shares of the phase, and whether the load exceeded the cores (its figures are
+    then marked: taken on a busy machine)."""
+    ticks = max(1, after["total"] - before["total"])
+    loads = [load for load in (before["load1"], after["load1"]) if load is not None]
+    return {
+        "load_before": before["load1"],
+        "load_after": after["load1"],
+        "cpu_busy_pct": round(100 * (after["busy"] - before["busy"]) / ticks, 1),
+        "cpu_steal_pct": round(100 * (after["steal"] - before["steal"]) / ticks, 1),
+        "cores": cores,
+        "over_cores": bool(loads) and max(loads) > cores,
+    }
 
 
 def _ratio(value, baseline) -> float | None:
@@ -174,7 +228,13 @@ class Command(BaseCommand):
             help="processes charging the monthly run's chunks, as that many Celery workers would (default: cores)",
         )
         parser.add_argument("--no-fail", action="store_true", help="exit 0 even when a bar does not hold")
-        parser.add_argument("--skip", default="", help="comma-separated sections to skip: list,csv,excel,billing")
+        parser.add_argument("--skip", default="", help="comma-separated sections to skip: list,pages,csv,excel,billing")
+        parser.add_argument(
+            "--compare-database",
+            default="",
+            help="a second bench_seed database (e.g. 100,000 accounts): the list and page scenarios again"
+            " there, each p95 here at most 1.5x its figure there",
+        )
         parser.add_argument("--child", help=argparse.SUPPRESS)
 
     # --- entry -----------------------------------------------------------------------------
@@ -201,25 +261,31 @@ class Command(BaseCommand):
         started = time.perf_counter()
         skip = {name.strip() for name in options["skip"].split(",") if name.strip()}
         figures: list[Figure] = []
+        self.phases: list[dict] = []
         self.stdout.write(f"Benchmark over {self.accounts:,} customer accounts ({connection.settings_dict['NAME']})")
         if "list" not in skip:
-            figures += self._list_figures()
+            figures += self._phase("list", self._list_figures)
             figures += self._queries_per_page()
+        if "pages" not in skip:
+            figures += self._phase("pages", self._page_figures)
+        if options["compare_database"] and not skip >= {"list", "pages"}:
+            figures += self._phase("growth", lambda: self._growth_figures(figures, options["compare_database"], skip))
         if "csv" not in skip:
-            figures += self._csv_figures()
+            figures += self._phase("csv", self._csv_figures)
         if "excel" not in skip:
-            figures += self._excel_figures()
+            figures += self._phase("excel", self._excel_figures)
         if "billing" not in skip:
-            figures += self._billing_figures()
+            figures += self._phase("billing", self._billing_figures)
         if "api" not in skip:  # bench/api_bench.py
             from bench.api_bench import api_figures
 
-            figures += api_figures(self)
+            figures += self._phase("api", lambda: api_figures(self))
         report = {
             "accounts": self.accounts,
             "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "seconds": round(time.perf_counter() - started, 1),
             "machine": self._machine(),
+            "phases": self.phases,
             "quick": options["quick"],
             "figures": [asdict(figure) for figure in figures],
             "all_hold": all(figure.holds is not False for figure in figures),
@@ -262,7 +328,10 @@ class Command(BaseCommand):
 
     def _print_table(self, figures: list[Figure]) -> None:
         self.stdout.write("")
-        header = f"{'figure':<44} {'value':>10} {'baseline':>10} {'ratio':>6}  {'holds':<5} bar / baseline"
+        header = (
+            f"{'figure':<44} {'value':>10} {'baseline':>10} {'ratio':>6}  {'holds':<5} {'spread (min-max)':<17}"
+            " bar / baseline"
+        )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for figure in figures:
@@ -270,11 +339,16 @@ class Command(BaseCommand):
             base = "-" if figure.baseline_value is None else f"{figure.baseline_value:,.1f}"
             ratio = "-" if figure.ratio is None else f"{figure.ratio:.2f}"
             holds = {True: "yes", False: "NO", None: "info"}[figure.holds]
+            spread = figure.detail.get("spread_ms") or {}
+            spread = f"{spread['min']:,.1f}-{spread['max']:,.1f}" if spread.get("min") is not None else ""
+            busy = "*" if figure.detail.get("load", {}).get("over_cores") else ""
             line = (
-                f"{figure.name:<44} {value:>10} {base:>10} {ratio:>6}  {holds:<5} "
+                f"{figure.name + busy:<44} {value:>10} {base:>10} {ratio:>6}  {holds:<5} {spread:<17} "
                 f"{figure.bar} [{figure.unit}; baseline: {figure.baseline}]"
             )
             self.stdout.write(self.style.ERROR(line) if figure.holds is False else line)
+        if any(figure.detail.get("load", {}).get("over_cores") for figure in figures):
+            self.stdout.write("* measured while the load average exceeded the cores (a busy machine)")
 
     # --- 1. the list -----------------------------------------------------------------------
 
@@ -405,7 +479,7 @@ class Command(BaseCommand):
             raise CommandError(f"GET {url} answered {response.status_code}")
         return timings, response
 
-    def _explain(self, queries: list[dict]) -> tuple[float, list[dict]]:
+    def _explain(self, queries: list[dict], tables=LARGE_TABLES) -> tuple[float, list[dict]]:
         """Planning + execution time of each SELECT (EXPLAIN ANALYZE), and what its plan uses."""
         total = 0.0
         checked = []
@@ -424,7 +498,7 @@ class Command(BaseCommand):
                     {
                         node.get("Relation Name")
                         for node in nodes
-                        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in LARGE_TABLES
+                        if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in tables
                     }
                 )
                 full_count = "COUNT(" in sql.upper() and is_full_count(plan["Plan"])
@@ -444,19 +518,18 @@ class Command(BaseCommand):
         figures = []
         clients = {"msp": self._client(self.msp_admin), "operator": self._client(self.operator)}
         admin_client = self._client(self.superuser)
-        raw_runs = max(3, min(10, self.options["requests"]))
         with override_settings(ROOT_URLCONF="bench.urls"):
             for scenario in self._scenarios():
                 client = clients[scenario.who]
                 url = f"{LIST_URL}?{urlencode(scenario.params)}" if scenario.params else LIST_URL
-                timings, _response = self._time_requests(client, url)
-                with CaptureQueriesContext(connection) as captured:
-                    client.get(url, secure=True)
-                queries = list(captured.captured_queries)
-                raw_times, checked = [], []
-                for _ in range(raw_runs):
-                    total, checked = self._explain(queries)
-                    raw_times.append(total)
+                timings, raw_times, checked, query_count = alternated(
+                    self,
+                    client,
+                    url,
+                    runs=self.options["requests"],
+                    warmup=self.options["warmup"],
+                    tables=LARGE_TABLES,
+                )
                 admin_url = f"{ADMIN_URL}?{urlencode(scenario.admin_params)}" if scenario.admin_params else ADMIN_URL
                 admin_timings, _ = self._time_requests(admin_client, admin_url)
                 p50, p95 = _percentile(timings, 50), _percentile(timings, 95)
@@ -469,7 +542,9 @@ class Command(BaseCommand):
                     "url": url,
                     "p50_ms": round(p50, 1),
                     "raw_sql_p50_ms": round(_percentile(raw_times, 50), 1),
-                    "queries": len(queries),
+                    "spread_ms": _spread(timings),
+                    "raw_sql_spread_ms": _spread(raw_times),
+                    "queries": query_count,
                     "plans": checked,
                 }
                 holds = p95 < 100 and p95 <= raw_p95 + 50
@@ -514,7 +589,7 @@ class Command(BaseCommand):
                 )
                 self.stdout.write(
                     f"  {scenario.label:<44} p50 {p50:6.1f} p95 {p95:6.1f} ms · raw SQL {raw_p95:6.1f} ms"
-                    f" · admin {admin_p95:7.1f} ms · {len(queries)} queries{' · SEQ SCAN ' + ','.join(seq) if seq else ''}"
+                    f" · admin {admin_p95:7.1f} ms · {query_count} queries{' · SEQ SCAN ' + ','.join(seq) if seq else ''}"
                 )
         return figures
 
@@ -546,6 +621,123 @@ class Command(BaseCommand):
                 )
             )
         return figures
+
+    # --- honest numbers: the machine's load around each phase -------------------------------
+
+    def _phase(self, name: str, measure) -> list[Figure]:
+        """Run one phase between two samples of the load and CPU counters; every figure of the
+        phase carries them, and is marked when the load exceeded the cores (a busy machine)."""
+        before = load_sample()
+        figures = measure()
+        load = {"phase": name, **load_between(before, load_sample(), os.cpu_count() or 1)}
+        self.phases.append(load)
+        for figure in figures:
+            figure.detail["load"] = load
+        mark = " (load above the cores: figures marked)" if load["over_cores"] else ""
+        self.stdout.write(
+            f"  [{name}] load {load['load_before']} → {load['load_after']}, CPU busy {load['cpu_busy_pct']}%,"
+            f" steal {load['cpu_steal_pct']}%{mark}"
+        )
+        return figures
+
+    # --- 1b. the daily pages ---------------------------------------------------------------
+
+    def _page_figures(self) -> list[Figure]:
+        self.stdout.write("Daily pages…")
+        users = bench_users()
+        clients = {key: self._client(user) for key, user in users.items()}
+        figures = []
+        for scenario in page_scenarios(users):
+            timings, raw_times, checked, query_count = alternated(
+                self, clients[scenario.who], scenario.url, runs=self.options["requests"], warmup=self.options["warmup"]
+            )
+            p50, p95 = _percentile(timings, 50), _percentile(timings, 95)
+            raw_p95 = _percentile(raw_times, 95)
+            seq = sorted({table for query in checked for table in query["seq_scans"]})
+            counts = [query["sql"] for query in checked if query["full_count"]]
+            figures.append(
+                Figure(
+                    f"page.{scenario.key}.p95",
+                    round(p95, 1),
+                    "ms",
+                    "raw SQL of the same page's queries (EXPLAIN ANALYZE)",
+                    round(raw_p95, 1),
+                    _ratio(p95, raw_p95),
+                    f"< {PAGE_BAR_MS} ms",
+                    p95 < PAGE_BAR_MS,
+                    {
+                        "label": scenario.label,
+                        "url": scenario.url,
+                        "p50_ms": round(p50, 1),
+                        "spread_ms": _spread(timings),
+                        "raw_sql_spread_ms": _spread(raw_times),
+                        "queries": query_count,
+                        "plans": checked,
+                    },
+                )
+            )
+            figures.append(
+                Figure(
+                    f"page.{scenario.key}.plans",
+                    len(seq) + len(counts),
+                    "unindexed scans + full counts",
+                    "none",
+                    0,
+                    None,
+                    "every query index-served, no full COUNT(*)",
+                    not seq and not counts,
+                    {"seq_scans": seq, "full_counts": counts},
+                )
+            )
+            self.stdout.write(
+                f"  {scenario.label:<52} p50 {p50:6.1f} p95 {p95:6.1f} ms · raw SQL {raw_p95:6.1f} ms"
+                f" · {query_count} queries{' · SEQ SCAN ' + ','.join(seq) if seq else ''}"
+            )
+        return figures
+
+    # --- 1c. growth: the same scenarios on a second, smaller database ----------------------
+
+    def _growth_figures(self, figures: list[Figure], other: str, skip: set[str]) -> list[Figure]:
+        """Each list and page scenario's p95 here beside its p95 on `other` (e.g. 100,000
+        accounts), measured now in the same run: an index range grows with log n, so at ten
+        times the accounts a page may cost at most 1.5 times as much."""
+        here = connection.settings_dict["NAME"]
+        mine = {f.name: f for f in figures if f.name.endswith(".p95") and f.name.startswith(("list.", "page."))}
+        self.stdout.write(f"Growth: the same scenarios on {other}…")
+        self._use_database(other)
+        users = (self.msp_admin, self.operator, self.superuser)
+        try:
+            # The same benchmark users, as that database stores them (their ids differ).
+            self.msp_admin, self.operator, self.superuser = (User.objects.get(email=user.email) for user in users)
+            accounts = CustomerAccount.objects.count()
+            theirs = []
+            if "list" not in skip:
+                theirs += self._list_figures()
+            if "pages" not in skip:
+                theirs += self._page_figures()
+        finally:
+            self._use_database(here)
+            self.msp_admin, self.operator, self.superuser = users
+        result = []
+        for figure in theirs:
+            own = mine.get(figure.name)
+            if own is None or figure.value is None:
+                continue
+            ratio = _ratio(own.value, figure.value)
+            result.append(
+                Figure(
+                    f"growth.{figure.name.removesuffix('.p95')}",
+                    own.value,
+                    "ms (p95)",
+                    f"the same scenario at {accounts:,} accounts ({other})",
+                    figure.value,
+                    ratio,
+                    "<= 1.5x",
+                    ratio is not None and ratio <= 1.5,
+                    {"accounts_here": self.accounts, "accounts_there": accounts, "there": figure.detail},
+                )
+            )
+        return result
 
     # --- 3. and 4. exports -----------------------------------------------------------------
 

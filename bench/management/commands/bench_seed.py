@@ -27,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
 from accounts.models import Membership, Organization, User
-from customers.search import search_normalize
+from customers.search import SEARCH_FIELDS, search_normalize
 from msp_portal import dates
 from msp_portal.permissions import OrganizationKind, Role
 from points.models import ConsumptionRule
@@ -46,7 +46,11 @@ LOADED_TABLES = (
     "accounts_contractchange",
     "points_ledgeraccount",
     "points_transfer",
+    "audit_auditevent",
 )
+BENCH_BUSY_CODE = "bench-busy"
+# The busy account's history: a point top-up every day and a charge every month, for 5 years.
+BUSY_YEARS = 5
 
 FAMILY = "山田,佐藤,鈴木,高橋,田中,伊藤,渡辺,中村,小林,加藤,吉田,山本,松本,井上,木村,林,清水,山口,阿部,森"
 FAMILY_KANA = (
@@ -238,7 +242,8 @@ class Command(BaseCommand):
         self._pools()
         ids = self._id_offsets()
         params = {
-            "n": n,
+            # The generated accounts, and the busy one after them (_busy_account): n in all.
+            "n": n - 1,
             "msp0": msps[0].pk,
             "msp1": msps[1].pk,
             "msp2": msps[2].pk,
@@ -270,6 +275,8 @@ class Command(BaseCommand):
         self._customers(params)
         self._histories()
         self._ledger(params, charge_days, this_rule, next_rule)
+        self._audit(params, operator)
+        self._busy_account(params, msps[0], this_rule, next_rule, latest_due, charge_days)
         with connection.cursor() as cursor:
             for table in ("accounts_customeraccount", "points_ledgeraccount"):
                 cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
@@ -516,7 +523,7 @@ class Command(BaseCommand):
                    1 + row_number() OVER w, p.purchased - sum(g.alloc) OVER w, 1, g.alloc
             FROM bench_gen g JOIN bench_pool p ON p.organization_id = g.organization_id
             WHERE g.alloc IS NOT NULL
-            WINDOW w AS (PARTITION BY p.pool_id ORDER BY g.id)
+            WINDOW w AS (PARTITION BY p.pool_id ORDER BY g.activated_at, g.id)
             """,
         )
         for index, day in enumerate(charge_days):
@@ -568,6 +575,203 @@ class Command(BaseCommand):
             WHERE kind = 'consumed';
             DROP TABLE bench_pool
             """,
+        )
+
+    def _audit(self, params: dict, operator: Organization) -> None:
+        """The audit trail the services would have written for these accounts, in time order (as
+        an append-only table is): registration by MSP staff (a quarter of the largest MSP's by
+        the benchmark MSP admin), the operator's approval, provisioning, a contract change for
+        every fourth account."""
+        admin = User.objects.get(email=BENCH_MSP_ADMIN)
+        approver = User.objects.get(email=BENCH_OPERATOR)
+        self._timed(
+            "audit events",
+            """
+            INSERT INTO audit_auditevent (created_at, actor_id, actor_label, organization_id, action, object_type,
+                object_id, object_repr, customer_id, before, after, ip, channel)
+            SELECT e.at, e.actor_id, e.actor_label, e.organization_id, e.action, 'customers.CustomerAccount', c.id::text,
+                   c.company_name, c.id, e.before, e.after, e.ip::inet, e.channel
+            FROM (
+                SELECT g.id, g.reg AS at,
+                       CASE WHEN g.organization_id = %(msp0)s AND g.id %% 4 = 0 THEN %(admin)s END AS actor_id,
+                       CASE WHEN g.organization_id = %(msp0)s AND g.id %% 4 = 0 THEN %(admin_label)s
+                            ELSE 'staff' || (g.id %% 5) || '@msp' || g.organization_id || '.example.jp' END
+                           AS actor_label,
+                       g.organization_id, 'customer.register' AS action, NULL::jsonb AS before,
+                       jsonb_build_object('contracted_users', g.users) AS after,
+                       '192.0.2.' || (g.id %% 250 + 1) AS ip, 'web' AS channel
+                FROM bench_gen g
+                UNION ALL
+                SELECT g.id, g.approved_at, %(approver)s, %(approver_label)s, %(operator)s, 'customer.approve',
+                       '{"status": "pending_approval"}'::jsonb, '{"status": "provisioning"}'::jsonb,
+                       '198.51.100.7', 'web'
+                FROM bench_gen g WHERE g.approved_at IS NOT NULL
+                UNION ALL
+                SELECT g.id, g.activated_at, NULL, 'job', g.organization_id, 'customer.provisioning_succeeded',
+                       NULL, '{"status": "active"}'::jsonb, NULL, 'job'
+                FROM bench_gen g WHERE g.activated_at IS NOT NULL
+                UNION ALL
+                SELECT g.id, g.reg + interval '40 days', NULL,
+                       'staff' || (g.id %% 5) || '@msp' || g.organization_id || '.example.jp',
+                       g.organization_id, 'customer.contract_change', jsonb_build_object('contracted_users', g.users),
+                       jsonb_build_object('contracted_users', g.users + 1), '192.0.2.9', 'web'
+                FROM bench_gen g WHERE g.id %% 4 = 1 AND g.reg + interval '40 days' < now()
+            ) AS e JOIN accounts_customeraccount c ON c.id = e.id
+            ORDER BY e.at
+            """,
+            {
+                **params,
+                "admin": admin.pk,
+                "admin_label": admin.email,
+                "approver": approver.pk,
+                "approver_label": approver.email,
+                "operator": operator.pk,
+            },
+        )
+
+    def _busy_account(
+        self,
+        params: dict,
+        msp: Organization,
+        this_rule: ConsumptionRule,
+        next_rule: ConsumptionRule,
+        latest_due: dt.date,
+        charge_days: list[dt.date],
+    ) -> None:
+        """One account of the largest MSP with BUSY_YEARS years of history: a top-up from the pool
+        every day and the monthly charges of the history months (as every other account: a
+        month charged for some accounts must be charged for all eligible ones), each sequence
+        number and balance as the ledger's posting writes them (verify_ledger holds)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'accounts_customeraccount'"
+                " ORDER BY ordinal_position"
+            )
+            columns = [row[0] for row in cursor.fetchall()]
+            cursor.execute(
+                "SELECT min(id) FROM accounts_customeraccount WHERE organization_id = %s AND status = 'active'"
+                " AND suspended_at IS NULL AND cancellation_date IS NULL",
+                [msp.pk],
+            )
+            template = cursor.fetchone()[0]
+            cursor.execute("SELECT max(id) + 1 FROM accounts_customeraccount")
+            customer_id = cursor.fetchone()[0]
+        company, kana = "株式会社ベンチ多忙商事", "カブシキガイシャベンチタボウショウジ"
+        started = dt.datetime.combine(
+            dates.add_months(latest_due, -12 * BUSY_YEARS), dt.time(9), tzinfo=dates.TOKYO
+        ) - dt.timedelta(days=40)
+        overrides = {
+            "id": "%(customer)s",
+            "account_code": "%(code)s",
+            "company_name": "%(company)s",
+            "company_name_kana": "%(kana)s",
+            "email_domain": "'busy.example.jp'",
+            "contact_email": "'contact@busy.example.jp'",
+            "registered_at": "%(started)s",
+            "submitted_at": "%(started)s",
+            "approved_at": "%(started)s",
+            "activated_at": "%(started)s::timestamptz + interval '1 hour'",
+            "updated_at": "%(started)s",
+            "search_text": "%(search)s",
+        }
+        select = ", ".join(overrides.get(name, name) for name in columns)
+        fields = {
+            "account_code": BENCH_BUSY_CODE,
+            "company_name": company,
+            "company_name_kana": kana,
+            "email_domain": "busy.example.jp",
+            "contact_email": "contact@busy.example.jp",
+        }
+        search = "\n".join(search_normalize(fields.get(name, "")) for name in SEARCH_FIELDS)
+        values = {
+            "customer": customer_id,
+            "code": BENCH_BUSY_CODE,
+            "company": company,
+            "kana": kana,
+            "started": started,
+            "search": search,
+            "template": template,
+            "msp": msp.pk,
+            "first_charge": charge_days[0] if charge_days else latest_due,
+            "latest_due": latest_due,
+            "rule_id": this_rule.pk,
+            "this_25": params["this_25"],
+            "next_25": params["next_25"],
+            "this_25_start": params["this_25_start"],
+            "next_25_start": params["next_25_start"],
+            "before_this_25": params["before_this_25"],
+        }
+        due = _due_sql(
+            status="c.status",
+            activated_at="c.activated_at",
+            cancellation_date="c.cancellation_date",
+            users="c.contracted_users",
+            this_rule=this_rule,
+            next_rule=next_rule,
+        )
+        self._timed(
+            "busy account",
+            f"""
+            INSERT INTO accounts_customeraccount ({", ".join(columns)})
+            SELECT {select} FROM accounts_customeraccount WHERE id = %(template)s;
+            INSERT INTO accounts_customerstatuschange (customer_id, from_status, to_status, reason, created_at)
+            VALUES (%(customer)s, '', 'pending_approval', '', %(started)s),
+                   (%(customer)s, 'pending_approval', 'provisioning', '', %(started)s),
+                   (%(customer)s, 'provisioning', 'active', '', %(started)s::timestamptz + interval '1 hour');
+            INSERT INTO accounts_contractchange (customer_id, old_users, new_users, effective_at, created_at)
+            SELECT %(customer)s, NULL, contracted_users, %(started)s, %(started)s
+            FROM accounts_customeraccount WHERE id = %(customer)s;
+            CREATE TEMP TABLE bench_busy AS
+            SELECT e.*, row_number() OVER (ORDER BY at, kind) AS seq,
+                   sum(CASE WHEN kind = 'allocate' THEN amount ELSE -amount END) OVER (ORDER BY at, kind) AS after
+            FROM (
+                SELECT 'allocate' AS kind, day + interval '10 hours' AS at, 40 AS amount, NULL::text AS period
+                FROM generate_series(%(started)s::timestamptz + interval '1 day',
+                                     now() - interval '1 day', interval '1 day') AS day
+                UNION ALL
+                SELECT 'consumption', (charge::date)::timestamptz, 1000, to_char(charge, 'YYYY-MM')
+                FROM generate_series(%(first_charge)s::date, %(latest_due)s::date - interval '1 month',
+                                     interval '1 month') AS charge
+            ) AS e;
+            INSERT INTO points_ledgeraccount (id, kind, customer_id, balance, last_seq, created_at, msp_id,
+                estimated_balance)
+            SELECT (SELECT max(id) + 1 FROM points_ledgeraccount), 'wallet', %(customer)s, b.after, b.seq,
+                %(started)s, %(msp)s, b.after
+            FROM bench_busy b ORDER BY seq DESC LIMIT 1;
+            UPDATE points_ledgeraccount w SET estimated_balance = w.balance - ({due})
+            FROM accounts_customeraccount c WHERE c.id = w.customer_id AND w.customer_id = %(customer)s;
+            CREATE TEMP TABLE bench_busy_pool AS
+            SELECT p.id AS pool_id, p.balance, p.last_seq, w.id AS wallet_id,
+                (SELECT id FROM points_ledgeraccount WHERE kind = 'consumed') AS consumed_id
+            FROM points_ledgeraccount p, points_ledgeraccount w
+            WHERE p.kind = 'pool' AND p.organization_id = %(msp)s AND w.customer_id = %(customer)s;
+            INSERT INTO points_transfer (debit_account_id, credit_account_id, amount, kind, customer_id, period,
+                memo, order_reference, created_at, idempotency_key, request_hash, debit_seq, debit_balance_after,
+                credit_seq, credit_balance_after, snapshot)
+            SELECT CASE WHEN b.kind = 'allocate' THEN p.pool_id ELSE p.wallet_id END,
+                   CASE WHEN b.kind = 'allocate' THEN p.wallet_id ELSE p.consumed_id END,
+                   b.amount, b.kind, %(customer)s, COALESCE(b.period, ''), '', '', b.at,
+                   'bench:busy:' || b.seq, '',
+                   CASE WHEN b.kind = 'allocate' THEN p.last_seq + a.n ELSE b.seq END,
+                   CASE WHEN b.kind = 'allocate' THEN p.balance - 40 * a.n ELSE b.after END,
+                   CASE WHEN b.kind = 'allocate' THEN b.seq END,
+                   CASE WHEN b.kind = 'allocate' THEN b.after END,
+                   CASE WHEN b.kind = 'consumption' THEN jsonb_build_object('period', b.period,
+                       'charge_date', (b.at AT TIME ZONE 'Asia/Tokyo')::date, 'rule_id', %(rule_id)s) END
+            FROM bench_busy b CROSS JOIN bench_busy_pool p
+            LEFT JOIN LATERAL (SELECT count(*) AS n FROM bench_busy x
+                               WHERE x.kind = 'allocate' AND x.seq <= b.seq) AS a ON true
+            ORDER BY b.seq;
+            UPDATE points_ledgeraccount p SET balance = p.balance - 40 * n.allocations,
+                last_seq = p.last_seq + n.allocations
+            FROM (SELECT count(*) AS allocations FROM bench_busy WHERE kind = 'allocate') AS n, bench_busy_pool bp
+            WHERE p.id = bp.pool_id;
+            UPDATE points_ledgeraccount SET balance = balance + (
+                SELECT COALESCE(sum(amount), 0) FROM bench_busy WHERE kind = 'consumption')
+            WHERE kind = 'consumed';
+            DROP TABLE bench_busy, bench_busy_pool
+            """,
+            values,
         )
 
 
