@@ -521,16 +521,24 @@ def user_session_touch(*, request) -> bool:
     )
     if updated:
         return True
-    if UserSession.objects.filter(session_key=request.session.session_key).exists():
+    if UserSession.objects.filter(session_key=request.session.session_key, ended_at__isnull=False).exists():
         return False
-    UserSession.objects.create(
-        user=request.user,
-        session_key=request.session.session_key,
-        browser_id=request.COOKIES.get(BROWSER_COOKIE_NAME, "")[:64],
-        user_agent=request.headers.get("User-Agent", "")[:300],
-        ip_address=client_ip(request),
-        signed_in_at=now,
-        last_seen_at=now,
+    # Two first requests of one session at once (a page and its htmx calls) both get here: the
+    # second insert finds the first one's row and leaves it (no IntegrityError, no 500), and
+    # neither takes the other's new row for an ended one.
+    UserSession.objects.bulk_create(
+        [
+            UserSession(
+                user=request.user,
+                session_key=request.session.session_key,
+                browser_id=request.COOKIES.get(BROWSER_COOKIE_NAME, "")[:64],
+                user_agent=request.headers.get("User-Agent", "")[:300],
+                ip_address=client_ip(request),
+                signed_in_at=now,
+                last_seen_at=now,
+            )
+        ],
+        ignore_conflicts=True,
     )
     return True
 

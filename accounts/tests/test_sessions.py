@@ -207,3 +207,45 @@ def test_a_session_from_before_the_rows_were_kept_gets_one(client_for, msp_admin
 def test_the_session_actions_take_only_post(client_for, msp_admin, name):
     args = [1] if name == "session_end" else []
     assert client_for(msp_admin).get(reverse(name, args=args)).status_code == 405
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_requests_of_one_session_at_once_both_answer(msp_admin):
+    """A page and its htmx calls can be a session's first requests after the rows began to be
+    kept: both record the browser, one row results and neither fails on the unique key."""
+    import threading
+
+    from django.db import connection
+
+    from accounts.services import user_session_touch
+
+    class FakeRequest:
+        def __init__(self, key):
+            self.session = type("S", (), {"session_key": key})()
+            self.user = msp_admin
+            self.COOKIES = {}
+            self.headers = {"User-Agent": CHROME}
+            self.META = {"REMOTE_ADDR": "203.0.113.7"}
+
+    failures = []
+    for round_ in range(10):
+        key = f"race-{round_:02d}".ljust(32, "x")
+        barrier = threading.Barrier(2)
+
+        def touch(key=key, barrier=barrier):
+            try:
+                barrier.wait()
+                assert user_session_touch(request=FakeRequest(key)) is True
+            except Exception as exc:  # collected and asserted below
+                failures.append(repr(exc))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=touch) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert UserSession.objects.filter(session_key=key).count() == 1
+    assert not failures, failures
