@@ -25,6 +25,9 @@ MIGRATION_ONLY = {
     # Trigram search over the folded text (accounts 0002): an operator class of the pg_trgm
     # extension, created only on PostgreSQL, where the extension is available.
     ("index", "accounts_customeraccount", "customer_search_trgm"),
+    # Short terms (customers 0004): a GIN index over an IMMUTABLE SQL function of the same text,
+    # created only on PostgreSQL.
+    ("index", "accounts_customeraccount", "customer_search_grams"),
 }
 
 
