@@ -103,6 +103,10 @@ def test_a_task_shows_its_runtime_and_a_failing_one_its_failure(metrics_on):
 
 
 def test_a_daily_run_provisioning_failures_and_the_ledger_check_show(metrics_on, msp_org):
+    # verify_ledger's result travels through the cache. With REDIS_URL set the suite's workers
+    # share one Redis cache and each test clears it as it starts, which could wipe the result
+    # between the check and the scrape: this test keeps its own in-process cache.
+    metrics_on.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert value(scrape(), "portal_billing_seconds_since_last_successful_daily_run") is None
     assert value(scrape(), "portal_ledger_problems") is None
     CustomerAccountFactory(organization=msp_org, status=CustomerStatus.PROVISIONING_FAILED)
