@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from customers.models import CONTRACTED_USERS_MAX, CompanySize, CustomerStatus, Industry
+from customers.services import REGISTRATION_FIELDS
 from points.models import TransferKind
 from points.services import MAX_POINTS, MAX_REPLENISH_ACCOUNTS
 
@@ -101,24 +102,8 @@ class CustomerSerializer(serializers.Serializer):
         }
 
 
-_PLAIN_FIELDS = [
-    "account_code",
-    "company_name",
-    "company_name_kana",
-    "email_domain",
-    "country",
-    "address",
-    "industry",
-    "company_size",
-    "contact_name",
-    "contact_email",
-    "phone",
-    "contracted_users",
-    "reseller_name",
-    "reseller_contact_name",
-    "reseller_contact_email",
-    "status",
-]
+# The row's own fields in the answer: what registration takes, and the status.
+_PLAIN_FIELDS = [*REGISTRATION_FIELDS, "status"]
 _DATE_FIELDS = [
     "cancellation_date",
     "registered_at",
